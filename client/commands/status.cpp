@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+// sshcert status: who the daemon is logged in as and which certificates it holds.
+#include <ctime>
+#include <iostream>
+
+#include "commands.hpp"
+#include "format.hpp"
+
+namespace sshcert::client {
+
+int cmd_status(const Context& ctx, bool json) {
+    auto reply = ctx.daemon.call(control::make_request(control::op::kStatus));
+    if (!reply) return fail(reply.error());
+    if (json) {
+        std::cout << reply->dump(2) << "\n";
+        return 0;
+    }
+    const control::Json& r = *reply;
+    std::cout << "Vault:        " << r.value("vault_addr", "") << "\n";
+    if (r.contains("token")) {
+        auto t = control::token_summary_from_json(r["token"]);
+        if (!t) return fail(t.error());
+        std::cout << "Logged in as: " << t->display_name << " (policies: " << join(t->policies, ", ") << ")\n"
+                  << "Token:        " << (t->ttl_seconds > 0 ? "expires in " + format_duration(t->ttl_seconds) : "never expires")
+                  << (t->renewable ? ", renewed automatically" : ", not renewable") << "\n";
+    } else {
+        std::cout << "Logged in as: nobody (run: sshcert login)\n";
+    }
+    std::cout << "Agent socket: " << r.value("agent_socket", "") << "\n";
+    const auto& certs = r["certificates"];
+    if (!certs.is_array() || certs.empty()) {
+        std::cout << "Certificates: none\n";
+        return 0;
+    }
+    std::cout << "Certificates:\n";
+    auto now = static_cast<std::uint64_t>(std::time(nullptr));
+    for (const auto& j : certs) {
+        auto c = control::cert_summary_from_json(j);
+        if (!c) return fail(c.error());
+        std::cout << "  " << c->profile << ": " << c->key_type << " for " << join(c->principals, ", ") << ", serial "
+                  << c->serial << ", valid until " << format_time(c->valid_before) << " ("
+                  << format_duration(static_cast<std::int64_t>(c->valid_before - std::min(now, c->valid_before)))
+                  << " left), " << j.value("signatures", 0) << " signature(s)\n"
+                  << "    key id " << c->key_id << ", " << c->fingerprint << "\n";
+    }
+    return 0;
+}
+
+int cmd_logout(const Context& ctx) {
+    auto reply = ctx.daemon.call(control::make_request(control::op::kLogout));
+    if (!reply) return fail(reply.error());
+    if (reply->contains("warning")) std::cerr << "sshcert: warning: " << (*reply)["warning"].get<std::string>() << "\n";
+    std::cout << (reply->value("revoked", false) ? "Logged out; the Vault token was revoked and all keys wiped.\n"
+                                                 : "Logged out; all keys wiped.\n");
+    return 0;
+}
+
+}  // namespace sshcert::client

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "control_client.hpp"
+
+#include <openssl/crypto.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "framing.hpp"
+#include "limits.hpp"
+#include "paths.hpp"
+
+namespace sshcert::client {
+
+namespace {
+
+/// Closes the descriptor when it goes out of scope.
+struct Fd {
+    int fd = -1;
+    ~Fd() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+bool write_all(int fd, const wire::Bytes& data) {
+    std::size_t off = 0;
+    while (off < data.size()) {
+        ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        off += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+bool read_exact(int fd, std::uint8_t* buf, std::size_t len) {
+    std::size_t off = 0;
+    while (off < len) {
+        ssize_t n = ::recv(fd, buf + off, len - off, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        off += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+/// A login waits for Vault (its timeout and retries); anything longer means the daemon is stuck.
+constexpr int kReplyTimeoutSeconds = 120;
+
+}  // namespace
+
+std::string daemon_not_running_message(const std::string& socket_path, const std::string& detail) {
+    return "sshcertd is not running (" + detail + " at " + socket_path +
+           "). Start it with `systemctl --user start sshcertd.socket` where the package is installed, "
+           "or run `sshcertd` in another terminal";
+}
+
+Result<control::Json> ControlClient::call(const control::Json& request) const {
+    std::string path = config::control_socket_path(runtime_dir_);
+    if (auto st = config::check_private_dir(runtime_dir_); !st) {
+        if (st.error().code == Errc::NotFound) return Error{Errc::DaemonUnavailable, daemon_not_running_message(path, "no socket directory")};
+        return Error{Errc::InvalidArgument, "refusing to talk to the daemon: " + st.error().message};
+    }
+    Fd sock{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+    if (sock.fd < 0) return Error{Errc::Internal, std::string("socket: ") + std::strerror(errno)};
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) return Error{Errc::InvalidArgument, "socket path too long: " + path};
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    if (::connect(sock.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+        return Error{Errc::DaemonUnavailable, daemon_not_running_message(path, std::strerror(errno))};
+    timeval tv{kReplyTimeoutSeconds, 0};
+    ::setsockopt(sock.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+
+    auto frame = control::encode(request);
+    bool sent = write_all(sock.fd, frame);
+    OPENSSL_cleanse(frame.data(), frame.size());  // login requests carry secrets
+    if (!sent) return Error{Errc::DaemonUnavailable, "sshcertd closed the connection before the request was sent"};
+
+    std::uint8_t header[4];
+    if (!read_exact(sock.fd, header, 4))
+        return Error{Errc::DaemonUnavailable, "sshcertd did not answer (it may have stopped; see its log: journalctl --user -u sshcertd)"};
+    std::size_t len = wire::load_be32(header);
+    if (len == 0 || len > limits::kMaxControlMessageBytes)
+        return Error{Errc::InvalidMessage, "sshcertd sent a reply of invalid length " + std::to_string(len)};
+    wire::Bytes body(len);
+    if (!read_exact(sock.fd, body.data(), len)) return Error{Errc::DaemonUnavailable, "sshcertd's reply was cut short"};
+    auto reply = control::decode(body);
+    if (!reply) return reply.error();
+    return control::reply_result(*reply);
+}
+
+}  // namespace sshcert::client

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
+// Reading secrets from the terminal (no echo) or from standard input.
+#pragma once
+
+#include <string>
+
+#include "result.hpp"
+
+namespace sshcert::client {
+
+/// Prompts on /dev/tty with echo off and reads one line.
+Result<std::string> prompt_secret(const std::string& prompt);
+/// Reads standard input up to the first newline (or EOF), without the newline.
+Result<std::string> read_secret_line_from_stdin(const char* what);
+
+}  // namespace sshcert::client

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: Apache-2.0
+// This is the only file that includes toml++: header-only, parse errors returned as values.
+#define TOML_HEADER_ONLY 1
+#define TOML_EXCEPTIONS 0
+#include "config.hpp"
+
+#include <toml++/toml.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "host_match.hpp"
+#include "paths.hpp"
+
+namespace sshcert::config {
+
+namespace {
+
+constexpr std::array<std::pair<KeyType, std::string_view>, 5> kKeyTypes{{
+    {KeyType::Ed25519, "ed25519"},
+    {KeyType::EcdsaP256, "ecdsa-p256"},
+    {KeyType::EcdsaP384, "ecdsa-p384"},
+    {KeyType::Rsa3072, "rsa-3072"},
+    {KeyType::Rsa4096, "rsa-4096"},
+}};
+
+/// Walks one TOML table, reading known keys and reporting the first problem
+/// as "<origin>:<line>: <what>".
+class TableReader {
+public:
+    TableReader(const toml::table& table, std::string section, const std::string& origin)
+        : table_(table), section_(std::move(section)), origin_(origin) {}
+
+    void string(const char* key, std::string& out) {
+        if (auto* v = get(key)) {
+            if (auto s = v->value<std::string>()) out = *s;
+            else fail(*v, key, "must be a string");
+        }
+    }
+    void boolean(const char* key, bool& out) {
+        if (auto* v = get(key)) {
+            if (auto b = v->value<bool>()) out = *b;
+            else fail(*v, key, "must be true or false");
+        }
+    }
+    void strings(const char* key, std::vector<std::string>& out) {
+        auto* v = get(key);
+        if (!v) return;
+        auto* arr = v->as_array();
+        if (!arr) return fail(*v, key, "must be a list of strings, e.g. [\"a\", \"b\"]");
+        out.clear();
+        for (const auto& item : *arr) {
+            auto s = item.value<std::string>();
+            if (!s) return fail(item, key, "must contain only strings");
+            out.push_back(*s);
+        }
+    }
+    void duration(const char* key, std::chrono::seconds& out) {
+        auto* v = get(key);
+        if (!v) return;
+        std::optional<std::chrono::seconds> d;
+        if (auto i = v->value<std::int64_t>(); i && *i >= 0 && v->is_integer()) d = std::chrono::seconds(*i);
+        else if (auto s = v->value<std::string>()) d = parse_duration(*s);
+        if (d) out = *d;
+        else fail(*v, key, "must be a duration such as \"30m\", \"8h\" or a number of seconds");
+    }
+    void key_type(const char* key, KeyType& out) {
+        std::string s;
+        string(key, s);
+        if (s.empty() || error_) return;
+        if (auto t = key_type_from_string(s)) out = *t;
+        else fail(*get(key), key, "must be one of ed25519, ecdsa-p256, ecdsa-p384, rsa-3072, rsa-4096");
+    }
+    /// Reports keys nobody asked for (typos stay visible instead of silently ignored).
+    void reject_unknown() {
+        for (const auto& [k, v] : table_) {
+            if (error_) return;
+            if (!known_.count(std::string(k.str())))
+                error_ = Error{Errc::InvalidArgument, where(k.source()) + "unknown key '" + std::string(k.str()) + "' in " +
+                                                          section_};
+        }
+    }
+    void fail_at(const toml::source_region& src, const std::string& what) {
+        if (!error_) error_ = Error{Errc::InvalidArgument, where(src) + what};
+    }
+    std::optional<Error>& error() { return error_; }
+
+private:
+    const toml::node* get(const char* key) {
+        known_.insert(key);
+        return error_ ? nullptr : table_.get(key);
+    }
+    void fail(const toml::node& node, const char* key, const char* what) {
+        fail_at(node.source(), section_ + " " + key + " " + what);
+    }
+    std::string where(const toml::source_region& src) const {
+        return origin_ + ":" + std::to_string(src.begin.line) + ": ";
+    }
+
+    const toml::table& table_;
+    std::string section_;
+    const std::string& origin_;
+    std::set<std::string> known_;
+    std::optional<Error> error_;
+};
+
+Error error_at(const std::string& origin, const toml::source_region& src, const std::string& what) {
+    return Error{Errc::InvalidArgument, origin + ":" + std::to_string(src.begin.line) + ": " + what};
+}
+
+std::optional<Error> read_profile(const toml::table& t, const std::string& origin, Profile& p) {
+    TableReader r(t, "[[profile]]", origin);
+    r.string("name", p.name);
+    r.strings("hosts", p.hosts);
+    r.string("mount", p.mount);
+    r.string("role", p.role);
+    r.strings("principals", p.principals);
+    r.duration("ttl", p.ttl);
+    r.key_type("key_type", p.key_type);
+    r.strings("extensions", p.extensions);
+    r.reject_unknown();
+    if (!r.error()) {
+        if (p.name.empty()) r.fail_at(t.source(), "[[profile]] needs a name");
+        else if (p.role.empty()) r.fail_at(t.source(), "profile '" + p.name + "' needs a role (the Vault SSH role to sign with)");
+        else if (p.hosts.empty()) r.fail_at(t.source(), "profile '" + p.name + "' needs hosts, e.g. hosts = [\"*.example.com\"]");
+        else if (p.mount.empty()) r.fail_at(t.source(), "profile '" + p.name + "' has an empty mount");
+    }
+    return r.error();
+}
+
+}  // namespace
+
+std::string_view to_string(KeyType t) {
+    for (const auto& [k, name] : kKeyTypes)
+        if (k == t) return name;
+    return "ed25519";
+}
+
+std::optional<KeyType> key_type_from_string(std::string_view s) {
+    for (const auto& [k, name] : kKeyTypes)
+        if (name == s) return k;
+    return std::nullopt;
+}
+
+const Profile* Config::find_profile(std::string_view name) const {
+    for (const auto& p : profiles)
+        if (p.name == name) return &p;
+    return nullptr;
+}
+
+const Profile* Config::profile_for_host(std::string_view host) const {
+    for (const auto& p : profiles)
+        if (match_host(p.hosts, host)) return &p;
+    return nullptr;
+}
+
+Result<Config> parse(std::string_view text, const std::string& origin) {
+    toml::parse_result parsed = toml::parse(text, origin);
+    if (!parsed) {
+        const auto& err = parsed.error();
+        return Error{Errc::InvalidArgument,
+                     origin + ":" + std::to_string(err.source().begin.line) + ": " + std::string(err.description())};
+    }
+    const toml::table& root = parsed.table();
+    for (const auto& [k, v] : root) {
+        std::string key(k.str());
+        if (key == "vault" || key == "auth") {
+            if (!v.is_table()) return error_at(origin, v.source(), "[" + key + "] must be a table");
+        } else if (key != "profile") {
+            return error_at(origin, k.source(), "unknown key '" + key + "' (expected [vault], [auth] or [[profile]])");
+        }
+    }
+
+    Config c;
+    c.source = origin;
+    if (const auto* vault = root.get_as<toml::table>("vault")) {
+        TableReader r(*vault, "[vault]", origin);
+        r.string("address", c.vault.address);
+        r.string("namespace", c.vault.namespace_name);
+        r.string("ca_cert", c.vault.ca_cert);
+        r.string("ca_path", c.vault.ca_path);
+        r.boolean("skip_verify", c.vault.skip_verify);
+        r.duration("timeout", c.vault.timeout);
+        r.reject_unknown();
+        if (r.error()) return *r.error();
+    }
+    if (const auto* auth = root.get_as<toml::table>("auth")) {
+        TableReader r(*auth, "[auth]", origin);
+        r.string("method", c.auth.method);
+        r.string("mount", c.auth.mount);
+        r.string("username", c.auth.username);
+        r.reject_unknown();
+        if (!r.error() && c.auth.method != "token" && c.auth.method != "userpass")
+            r.fail_at(auth->get("method")->source(), "[auth] method must be \"token\" or \"userpass\"");
+        if (r.error()) return *r.error();
+    }
+    if (const toml::node* profiles = root.get("profile")) {
+        const auto* arr = profiles->as_array();
+        if (!arr || !arr->is_array_of_tables())
+            return error_at(origin, profiles->source(), "profiles are written as [[profile]] tables");
+        for (const auto& node : *arr) {
+            Profile p;
+            if (auto e = read_profile(*node.as_table(), origin, p)) return *e;
+            if (c.find_profile(p.name)) return error_at(origin, node.source(), "profile '" + p.name + "' is defined twice");
+            c.profiles.push_back(std::move(p));
+        }
+    }
+    return c;
+}
+
+Result<Config> load_file(const std::string& path, bool must_exist) {
+    std::ifstream in(path);
+    if (!in) {
+        if (!must_exist && errno == ENOENT) return Config{};
+        return Error{Errc::NotFound, "cannot read config file " + path + ": " + std::strerror(errno)};
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return parse(ss.str(), path);
+}
+
+namespace {
+/// Go's strconv.ParseBool, which the Vault CLI uses for VAULT_SKIP_VERIFY.
+std::optional<bool> parse_go_bool(std::string_view s) {
+    for (auto t : {"1", "t", "T", "TRUE", "true", "True"})
+        if (s == t) return true;
+    for (auto f : {"0", "f", "F", "FALSE", "false", "False"})
+        if (s == f) return false;
+    return std::nullopt;
+}
+}  // namespace
+
+Status apply_vault_env(Config& config, const Getenv& getenv) {
+    auto set = [&](const char* name, std::string& field) {
+        if (const char* v = getenv(name); v && *v) field = v;
+    };
+    set("VAULT_ADDR", config.vault.address);
+    set("VAULT_NAMESPACE", config.vault.namespace_name);
+    set("VAULT_CACERT", config.vault.ca_cert);
+    set("VAULT_CAPATH", config.vault.ca_path);
+    if (const char* v = getenv("VAULT_SKIP_VERIFY"); v && *v) {
+        auto b = parse_go_bool(v);
+        if (!b) return Error{Errc::InvalidArgument, std::string("could not parse VAULT_SKIP_VERIFY='") + v +
+                                                        "': use true or false"};
+        config.vault.skip_verify = *b;
+    }
+    return ok_status();
+}
+
+Result<Config> load(const std::optional<std::string>& explicit_path, const Getenv& getenv) {
+    auto path = explicit_path ? *explicit_path : default_config_path(getenv);
+    auto config = load_file(path, explicit_path.has_value());
+    if (!config) return config;
+    if (auto st = apply_vault_env(*config, getenv); !st) return st.error();
+    return config;
+}
+
+std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
+    if (text.empty()) return std::nullopt;
+    std::int64_t total = 0;
+    std::size_t i = 0;
+    bool bare_number = true;
+    while (i < text.size()) {
+        std::int64_t n = 0;
+        std::size_t digits = 0;
+        while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+            n = n * 10 + (text[i++] - '0');
+            if (++digits > 9) return std::nullopt;  // keeps every sum far from overflow
+        }
+        if (digits == 0) return std::nullopt;
+        std::int64_t unit = 1;
+        if (i < text.size()) {
+            bare_number = false;
+            switch (text[i++]) {
+                case 's': unit = 1; break;
+                case 'm': unit = 60; break;
+                case 'h': unit = 3600; break;
+                case 'd': unit = 86400; break;
+                default: return std::nullopt;
+            }
+        } else if (!bare_number) {
+            return std::nullopt;  // "1h30" has a number without a unit
+        }
+        total += n * unit;
+    }
+    return std::chrono::seconds(total);
+}
+
+}  // namespace sshcert::config

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+// sshcert's configuration: the TOML file (see example-config.toml), its
+// defaults, and the Vault CLI environment variables that override it.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "result.hpp"
+
+namespace sshcert::config {
+
+enum class KeyType { Ed25519, EcdsaP256, EcdsaP384, Rsa3072, Rsa4096 };
+/// The config spelling of a key type ("ed25519", "ecdsa-p256", ...).
+std::string_view to_string(KeyType t);
+std::optional<KeyType> key_type_from_string(std::string_view s);
+
+struct VaultSettings {
+    std::string address = "https://127.0.0.1:8200";  ///< the Vault CLI's default
+    std::string namespace_name;                       ///< sent as X-Vault-Namespace when set
+    std::string ca_cert;                              ///< PEM bundle to trust instead of the system roots
+    std::string ca_path;                              ///< directory of PEM files to trust
+    bool skip_verify = false;                         ///< disables TLS verification (never in production)
+    std::chrono::seconds timeout{30};                 ///< whole-request timeout for each Vault call
+};
+
+struct AuthSettings {
+    std::string method = "token";  ///< default for `sshcert login`
+    std::string mount;             ///< auth mount path; empty means the method's own name
+    std::string username;          ///< default user name for password methods
+};
+
+struct Profile {
+    std::string name;
+    std::vector<std::string> hosts;       ///< ssh_config-style patterns, "!" negates
+    std::string mount = "ssh";            ///< SSH secrets engine mount
+    std::string role;                     ///< Vault role to sign with
+    std::vector<std::string> principals;  ///< empty: the remote user name
+    std::chrono::seconds ttl{0};          ///< 0: the role's default
+    KeyType key_type = KeyType::Ed25519;
+    std::vector<std::string> extensions;  ///< requested extensions; empty: the role's default_extensions
+};
+
+struct Config {
+    std::string source;  ///< the file read, or empty when defaults are in use
+    VaultSettings vault;
+    AuthSettings auth;
+    std::vector<Profile> profiles;
+
+    const Profile* find_profile(std::string_view name) const;
+    /// The first profile whose host patterns match, as ssh_config's first-match rule.
+    const Profile* profile_for_host(std::string_view host) const;
+};
+
+/// Parses TOML text; errors name `origin` and the line ("config.toml:12: ...").
+Result<Config> parse(std::string_view text, const std::string& origin);
+/// Reads and parses a file. A missing file is an error only when `must_exist`.
+Result<Config> load_file(const std::string& path, bool must_exist);
+
+using Getenv = std::function<const char*(const char*)>;
+/// Applies VAULT_ADDR, VAULT_NAMESPACE, VAULT_CACERT, VAULT_CAPATH and
+/// VAULT_SKIP_VERIFY on top of the file, as the Vault CLI does.
+Status apply_vault_env(Config& config, const Getenv& getenv);
+
+/// Loads the config the way both binaries do: `--config` path or the XDG
+/// default, then the environment.
+Result<Config> load(const std::optional<std::string>& explicit_path, const Getenv& getenv);
+
+/// Parses "90", "90s", "15m", "1h30m", "2d" (Vault's duration forms) into seconds.
+std::optional<std::chrono::seconds> parse_duration(std::string_view text);
+
+}  // namespace sshcert::config

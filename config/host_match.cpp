@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "host_match.hpp"
+
+#include <cctype>
+
+namespace sshcert::config {
+
+namespace {
+char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+}  // namespace
+
+bool match_pattern(std::string_view pattern, std::string_view host) {
+    // Iterative glob with one backtrack point for the last '*': linear in practice, no recursion.
+    std::size_t p = 0, h = 0, star = std::string_view::npos, star_h = 0;
+    while (h < host.size()) {
+        if (p < pattern.size() && (pattern[p] == '?' || lower(pattern[p]) == lower(host[h]))) {
+            ++p;
+            ++h;
+        } else if (p < pattern.size() && pattern[p] == '*') {
+            star = p++;
+            star_h = h;
+        } else if (star != std::string_view::npos) {
+            p = star + 1;
+            h = ++star_h;
+        } else {
+            return false;
+        }
+    }
+    while (p < pattern.size() && pattern[p] == '*') ++p;
+    return p == pattern.size();
+}
+
+bool match_host(const std::vector<std::string>& patterns, std::string_view host) {
+    bool matched = false;
+    for (const auto& pattern : patterns) {
+        if (!pattern.empty() && pattern[0] == '!') {
+            if (match_pattern(std::string_view(pattern).substr(1), host)) return false;
+        } else if (match_pattern(pattern, host)) {
+            matched = true;
+        }
+    }
+    return matched;
+}
+
+}  // namespace sshcert::config

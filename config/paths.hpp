@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+// Where sshcert keeps its files, shared by daemon and client so both agree.
+//
+//   config   $XDG_CONFIG_HOME/sshcert/config.toml   (default ~/.config/sshcert/config.toml)
+//   sockets  $XDG_RUNTIME_DIR/sshcert/{control,agent}.sock
+//            without XDG_RUNTIME_DIR: /tmp/sshcert-<uid>/ (as tmux does), which must
+//            then be a directory we own with mode 0700, or nobody uses it.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "result.hpp"
+
+namespace sshcert::config {
+
+using Getenv = std::function<const char*(const char*)>;
+
+std::string default_config_path(const Getenv& getenv);
+std::string runtime_dir(const Getenv& getenv);
+std::string control_socket_path(const std::string& runtime_dir);
+std::string agent_socket_path(const std::string& runtime_dir);
+
+/// Checks that `dir` is a real directory (not a symlink) owned by the
+/// current user with no group or other permissions.
+Status check_private_dir(const std::string& dir);
+/// Creates `dir` (and a missing parent for the /tmp fallback) mode 0700,
+/// then checks it as above.
+Status make_private_dir(const std::string& dir);
+
+}  // namespace sshcert::config

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "cert_cache.hpp"
+
+#include <algorithm>
+
+namespace sshcert {
+
+std::uint64_t renewal_margin(const Certificate& cert) {
+    std::uint64_t lifetime = cert.valid_before - cert.valid_after;
+    return std::clamp<std::uint64_t>(lifetime / 10, 10, 300);
+}
+
+void CertCache::ensure(const CertKey& key, std::function<void(Result<std::shared_ptr<HeldCert>>, bool)> done) {
+    auto now = clock_();
+    if (auto it = held_.find(key); it != held_.end()) {
+        const Certificate& c = it->second->cert;
+        if (c.valid_at(now) && c.valid_before - now > renewal_margin(c)) return done(it->second, true);
+    }
+    auto& waiters = pending_[key];
+    waiters.push_back(std::move(done));
+    if (waiters.size() > 1) return;  // a fetch for this key is already under way
+
+    fetch_(key, [this, key, generation = generation_](Result<std::shared_ptr<HeldCert>> result) {
+        auto node = pending_.extract(key);
+        if (generation != generation_ && result) result = Error{Errc::NotLoggedIn, "logged out while the certificate was being signed"};
+        if (result) held_[key] = *result;
+        if (node.empty()) return;
+        for (auto& w : node.mapped()) w(result, false);
+    });
+}
+
+std::vector<agent::Identity> CertCache::identities() const {
+    std::vector<agent::Identity> out;
+    for (const auto& held : valid()) {
+        out.push_back({held->blob, "sshcert:" + held->key.profile + " " + held->cert.key_id});
+    }
+    return out;
+}
+
+std::vector<std::shared_ptr<const HeldCert>> CertCache::valid() const {
+    auto now = clock_();
+    std::vector<std::shared_ptr<const HeldCert>> out;
+    for (const auto& [k, held] : held_)
+        if (held->cert.valid_at(now)) out.push_back(held);
+    return out;
+}
+
+HeldCert* CertCache::find_by_blob(wire::ByteView blob) {
+    auto now = clock_();
+    for (auto& [k, held] : held_) {
+        if (!held->cert.valid_at(now)) continue;
+        if (std::ranges::equal(held->blob, blob) || std::ranges::equal(held->private_key->public_blob(), blob))
+            return held.get();
+    }
+    return nullptr;
+}
+
+std::size_t CertCache::drop_expired() {
+    auto now = clock_();
+    return std::erase_if(held_, [now](const auto& kv) { return kv.second->cert.valid_before <= now; });
+}
+
+std::optional<std::uint64_t> CertCache::next_expiry() const {
+    std::optional<std::uint64_t> next;
+    for (const auto& [k, held] : held_)
+        if (!next || held->cert.valid_before < *next) next = held->cert.valid_before;
+    return next;
+}
+
+void CertCache::clear() {
+    held_.clear();
+    ++generation_;
+}
+
+}  // namespace sshcert

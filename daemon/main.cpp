@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+// sshcertd: the per-user daemon. Runs in the foreground (systemd style, never forks).
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "asio.hpp"
+#include "daemon.hpp"
+#include "hygiene.hpp"
+#include "log.hpp"
+#include "paths.hpp"
+#include "unix_listener.hpp"
+#include "version.hpp"
+
+int main(int argc, char** argv) {
+    using namespace sshcert;
+    harden_process();
+
+    CLI::App app{"sshcertd: keeps a Vault login, has short-lived SSH certificates signed by Vault, and serves them\n"
+                 "over an ssh-agent socket. Runs in the foreground; logs go to stderr (the journal under systemd)."};
+    std::optional<std::string> config_path;
+    bool verbose = false;
+    bool version = false;
+    app.add_option("-c,--config", config_path, "config file (default: $XDG_CONFIG_HOME/sshcert/config.toml)");
+    app.add_flag("-v,--verbose", verbose, "log every request at debug level");
+    app.add_flag("--version", version, "print the version and exit");
+    CLI11_PARSE(app, argc, argv);
+    if (version) {
+        std::cout << "sshcertd " << kVersion << "\n";
+        return 0;
+    }
+    log::set_verbose(verbose);
+
+    auto getenv = [](const char* n) { return std::getenv(n); };
+    try {
+        auto config = config::load(config_path, getenv);
+        if (!config) {
+            log::error(config.error().message);
+            return 1;
+        }
+        CurlGlobal curl;
+        asio::io_context io{1};
+        Daemon daemon(io, DaemonOptions{config_path, config::runtime_dir(getenv)}, std::move(*config));
+        daemon.start();
+
+        asio::signal_set stop_signals(io, SIGTERM, SIGINT);
+        stop_signals.async_wait([&](boost::system::error_code ec, int sig) {
+            if (ec) return;
+            log::info("signal ", sig, " received, shutting down");
+            daemon.stop();
+            io.stop();
+        });
+        asio::signal_set reload_signal(io, SIGHUP);
+        std::function<void()> wait_hup = [&] {
+            reload_signal.async_wait([&](boost::system::error_code ec, int) {
+                if (ec) return;
+                (void)daemon.reload();
+                wait_hup();
+            });
+        };
+        wait_hup();
+        io.run();
+        return 0;
+    } catch (const StartupError& e) {
+        log::error(e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        log::error("fatal: ", e.what());
+        return 1;
+    }
+}

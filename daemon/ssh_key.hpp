@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+// A private key generated in memory with OpenSSL, its SSH public key blob,
+// and SSH signatures (RFC 8709 Ed25519, RFC 5656 ECDSA, RFC 8332 RSA/SHA-2).
+// The key never leaves the process: there is no export.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "c_handles.hpp"
+#include "config.hpp"
+#include "result.hpp"
+#include "ssh_wire.hpp"
+
+namespace sshcert {
+
+class SshKey {
+public:
+    /// Generates a fresh key of the given type.
+    static Result<SshKey> generate(config::KeyType type);
+
+    /// The SSH public key blob ("ssh-ed25519" + key, ...).
+    const wire::Bytes& public_blob() const noexcept { return public_blob_; }
+    config::KeyType type() const noexcept { return type_; }
+
+    /// Signs `data` and returns an SSH signature blob. For RSA keys the agent
+    /// flags pick SHA-256 or SHA-512; a request for SHA-1 ("ssh-rsa") is refused.
+    Result<wire::Bytes> sign(wire::ByteView data, std::uint32_t agent_flags) const;
+
+private:
+    SshKey(EvpPkey pkey, config::KeyType type, wire::Bytes blob)
+        : pkey_(std::move(pkey)), type_(type), public_blob_(std::move(blob)) {}
+
+    EvpPkey pkey_;  ///< owns the private key; OpenSSL cleanses it on free
+    config::KeyType type_;
+    wire::Bytes public_blob_;
+};
+
+/// The SSH key type name of a key type ("ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa").
+std::string_view ssh_key_type_name(config::KeyType type);
+
+/// The newest OpenSSL error as text, for messages.
+std::string openssl_error();
+
+}  // namespace sshcert

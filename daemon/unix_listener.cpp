@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "unix_listener.hpp"
+
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace sshcert {
+
+stream_protocol::acceptor bind_private_socket(asio::io_context& io, const std::string& path) {
+    if (path.size() >= sizeof(sockaddr_un::sun_path))
+        throw StartupError("socket path " + path + " is longer than the " + std::to_string(sizeof(sockaddr_un::sun_path) - 1) +
+                           " bytes Unix sockets allow; use a shorter XDG_RUNTIME_DIR");
+    struct stat st {};
+    if (lstat(path.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) throw StartupError(path + " exists and is not a socket; remove it");
+        // A connect that succeeds means a daemon is serving there: never steal its socket.
+        stream_protocol::socket probe(io);
+        boost::system::error_code ec;
+        probe.connect(stream_protocol::endpoint(path), ec);
+        if (!ec) throw StartupError("another sshcertd is already listening on " + path);
+        ::unlink(path.c_str());
+    }
+    stream_protocol::acceptor acceptor(io);
+    acceptor.open();
+    mode_t old = ::umask(077);  // the socket file is created 0600 by bind
+    boost::system::error_code ec;
+    acceptor.bind(stream_protocol::endpoint(path), ec);
+    ::umask(old);
+    if (ec) throw StartupError("cannot bind " + path + ": " + ec.message());
+    acceptor.listen(asio::socket_base::max_listen_connections);
+    return acceptor;
+}
+
+bool peer_allowed(stream_protocol::socket& socket, ucred& cred) {
+    PeerCred opt;
+    boost::system::error_code ec;
+    socket.get_option(opt, ec);
+    if (ec) return false;
+    cred = opt.value;
+    return cred.uid == ::getuid() || cred.uid == 0;
+}
+
+}  // namespace sshcert

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: Apache-2.0
+// The control protocol between `sshcert` and `sshcertd` (see PROTOCOL.md):
+// a 4-byte big-endian length, then one JSON object with a version field.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "result.hpp"
+#include "ssh_wire.hpp"
+
+namespace sshcert::control {
+
+using Json = nlohmann::json;
+
+inline constexpr int kVersion = 1;
+
+/// Request operations.
+namespace op {
+inline constexpr const char* kStatus = "status";
+inline constexpr const char* kLogin = "login";
+inline constexpr const char* kEnsure = "ensure";
+inline constexpr const char* kLogout = "logout";
+inline constexpr const char* kCaKeys = "ca-keys";
+inline constexpr const char* kReload = "reload";
+}  // namespace op
+
+/// A request: op plus its arguments, all in one object.
+Json make_request(const std::string& op, Json args = Json::object());
+/// A success reply carrying `result`.
+Json make_reply(Json result);
+/// An error reply.
+Json make_error_reply(const Error& error);
+
+/// Serialises a message into one frame.
+wire::Bytes encode(const Json& message);
+/// Parses one frame body: must be a JSON object whose version we speak.
+Result<Json> decode(wire::ByteView body);
+/// Splits a decoded reply into its result or its error.
+Result<Json> reply_result(const Json& reply);
+
+/// Reads typed fields from a JSON object from a peer. A missing or mistyped
+/// field records the first error and yields an empty value, so a decoder
+/// reads every field and then checks error() once.
+class FieldReader {
+public:
+    explicit FieldReader(const Json& obj) : obj_(obj) {}
+
+    std::string string(const char* key);
+    std::optional<std::string> optional_string(const char* key);
+    std::vector<std::string> strings(const char* key);
+    std::int64_t integer(const char* key);
+    bool boolean(const char* key);
+
+    const std::optional<Error>& error() const { return error_; }
+
+private:
+    const Json* find(const char* key, bool (Json::*is_type)() const noexcept, const char* type_name);
+    const Json& obj_;
+    std::optional<Error> error_;
+};
+
+/// One certificate the daemon holds, as `status` and `ensure` report it.
+struct CertSummary {
+    std::string profile;
+    std::string key_type;
+    std::string fingerprint;
+    std::string key_id;
+    std::string serial;  ///< lowercase hex, as Vault reports it
+    std::vector<std::string> principals;
+    std::uint64_t valid_after = 0;
+    std::uint64_t valid_before = 0;
+    std::vector<std::string> extensions;
+};
+Json to_json(const CertSummary& c);
+Result<CertSummary> cert_summary_from_json(const Json& j);
+
+/// The Vault identity the daemon is logged in as.
+struct TokenSummary {
+    std::string vault_addr;
+    std::string display_name;
+    std::vector<std::string> policies;
+    std::int64_t ttl_seconds = 0;  ///< 0 means the token never expires
+    bool renewable = false;
+};
+Json to_json(const TokenSummary& t);
+Result<TokenSummary> token_summary_from_json(const Json& j);
+
+}  // namespace sshcert::control

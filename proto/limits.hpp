@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: Apache-2.0
+// Every bound on what we accept from a peer, with the reason for its size.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+namespace sshcert::limits {
+
+/// OpenSSH's AGENT_MAX_LEN: ssh and ssh-add never send more, so neither do we, in either direction.
+inline constexpr std::size_t kMaxAgentMessageBytes = 256 * 1024;
+/// OpenSSH's AGENT_RBUF_LEN: bytes read per call, so a flood is consumed in small steps.
+inline constexpr std::size_t kReadChunkBytes = 4096;
+/// Control requests are small JSON objects; 64 KiB leaves room for a dozen CA keys in a reply.
+inline constexpr std::size_t kMaxControlMessageBytes = 64 * 1024;
+/// Vault answers for sign, login and lookup are a few KiB; 1 MiB stops a runaway server.
+inline constexpr std::size_t kMaxVaultResponseBytes = 1024 * 1024;
+/// Per-socket cap on live connections; far above what one user's ssh sessions need.
+inline constexpr std::size_t kMaxConnections = 256;
+/// A control client that sends nothing for this long is dropped (a login waits on Vault, not on the client).
+inline constexpr std::chrono::seconds kControlIdleTimeout{60};
+/// An agent connection idle for this long is closed; ssh keeps its agent connection only while authenticating.
+inline constexpr std::chrono::minutes kAgentIdleTimeout{10};
+/// Principals in one certificate; Vault and OpenSSH accept many, but 256 is far beyond real roles.
+inline constexpr std::size_t kMaxCertPrincipals = 256;
+
+}  // namespace sshcert::limits
