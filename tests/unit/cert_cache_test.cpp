@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <doctest/doctest.h>
+
+#include "cert_cache.hpp"
+
+using namespace sshcert;
+
+namespace {
+
+struct Harness {
+    std::uint64_t now = 1'000'000;
+    std::vector<std::pair<CertKey, CertCache::Done>> fetches;
+    CertCache cache{[this](const CertKey& k, CertCache::Done d) { fetches.emplace_back(k, std::move(d)); },
+                    [this] { return now; }};
+
+    std::shared_ptr<HeldCert> make(const CertKey& key, std::uint64_t lifetime) {
+        auto held = std::make_shared<HeldCert>();
+        held->key = key;
+        held->private_key = std::make_shared<const SshKey>(std::move(SshKey::generate(config::KeyType::Ed25519)).value());
+        held->blob = {1, 2, static_cast<std::uint8_t>(fetches.size())};
+        held->cert.valid_after = now - 30;
+        held->cert.valid_before = now + lifetime;
+        return held;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("cert cache: concurrent ensures for the same profile share one fetch") {
+    Harness h;
+    CertKey key{"prod", {"ubuntu"}};
+    int answered = 0;
+    h.cache.ensure(key, [&](auto r, bool reused) { answered += r.ok() && !reused; });
+    h.cache.ensure(key, [&](auto r, bool reused) { answered += r.ok() && !reused; });
+    REQUIRE(h.fetches.size() == 1);
+    h.fetches[0].second(h.make(key, 3600));
+    CHECK(answered == 2);
+}
+
+TEST_CASE("cert cache: reused while the margin lasts, renewed after") {
+    Harness h;
+    CertKey key{"prod", {"ubuntu"}};
+    h.cache.ensure(key, [](auto, bool) {});
+    h.fetches[0].second(h.make(key, 3600));
+    bool reused = false;
+    h.cache.ensure(key, [&](auto, bool r) { reused = r; });
+    CHECK(reused);
+    CHECK(h.fetches.size() == 1);
+    h.now += 3600 - 299;  // inside the last 5 minutes of a one-hour certificate
+    h.cache.ensure(key, [&](auto, bool r) { reused = r; });
+    CHECK(h.fetches.size() == 2);
+}
+
+TEST_CASE("cert cache: different principals are different certificates") {
+    Harness h;
+    h.cache.ensure({"prod", {"ubuntu"}}, [](auto, bool) {});
+    h.cache.ensure({"prod", {"root"}}, [](auto, bool) {});
+    CHECK(h.fetches.size() == 2);
+}
+
+TEST_CASE("cert cache: an expired certificate is never listed and is dropped") {
+    Harness h;
+    CertKey key{"prod", {"ubuntu"}};
+    h.cache.ensure(key, [](auto, bool) {});
+    h.fetches[0].second(h.make(key, 60));
+    CHECK(h.cache.identities().size() == 1);
+    CHECK(h.cache.next_expiry() == h.now + 60);
+    h.now += 60;
+    CHECK(h.cache.identities().empty());
+    CHECK(h.cache.find_by_blob(wire::Bytes{1, 2, 0}) == nullptr);
+    CHECK(h.cache.drop_expired() == 1);
+    CHECK_FALSE(h.cache.next_expiry().has_value());
+}
+
+TEST_CASE("cert cache: a fetch that finishes after logout is not kept") {
+    Harness h;
+    CertKey key{"prod", {"ubuntu"}};
+    bool failed = false;
+    h.cache.ensure(key, [&](auto r, bool) { failed = !r.ok(); });
+    h.cache.clear();
+    h.fetches[0].second(h.make(key, 3600));
+    CHECK(failed);
+    CHECK(h.cache.identities().empty());
+}
+
+TEST_CASE("renewal margin: a tenth of the lifetime, within 10 s and 5 min") {
+    Certificate c;
+    c.valid_after = 0;
+    c.valid_before = 3600;
+    CHECK(renewal_margin(c) == 300);
+    c.valid_before = 600;
+    CHECK(renewal_margin(c) == 60);
+    c.valid_before = 30;
+    CHECK(renewal_margin(c) == 10);
+}
