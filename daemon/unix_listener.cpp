@@ -26,7 +26,7 @@ stream_protocol::acceptor bind_private_socket(asio::io_context& io, const std::s
     }
     stream_protocol::acceptor acceptor(io);
     acceptor.open();
-    mode_t old = ::umask(077);  // the socket file is created 0600 by bind
+    mode_t old = ::umask(0177);  // bind creates the socket file 0600, as ssh-agent does
     boost::system::error_code ec;
     acceptor.bind(stream_protocol::endpoint(path), ec);
     ::umask(old);

@@ -1,0 +1,277 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Real parts for end-to-end tests: a Vault (the stand-in, or a real one when
+SSHCERT_TEST_VAULT_ADDR and SSHCERT_TEST_VAULT_TOKEN are set), a real OpenSSH
+sshd on 127.0.0.1 trusting the Vault CA, and sshcertd in a private temporary
+home. Every process started here is stopped by PID when the test ends.
+
+Vault is configured only through its real HTTP API, so the same setup runs
+against a real server.
+"""
+
+import getpass
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
+STANDIN = os.path.join(SOURCE_DIR, "tests", "vault_standin", "vault_standin.py")
+BUILD_DIR = os.environ.get("SSHCERT_BUILD_DIR", os.path.join(SOURCE_DIR, "build"))
+SSHCERT = os.path.join(BUILD_DIR, "client", "sshcert")
+SSHCERTD = os.path.join(BUILD_DIR, "daemon", "sshcertd")
+SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+LOGIN_USER = getpass.getuser()
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, what, timeout=15.0, proc=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what}: process exited with {proc.returncode}")
+        time.sleep(0.02)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def stop_process(proc, timeout=5.0):
+    """SIGTERM, then SIGKILL, by PID; never leaves a child behind."""
+    if proc.poll() is not None:
+        return proc.returncode
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+class VaultError(Exception):
+    def __init__(self, status, errors):
+        super().__init__(f"HTTP {status}: {errors}")
+        self.status = status
+        self.errors = errors
+
+
+class Vault:
+    """A Vault to test against, configured through the real API with a root token."""
+
+    def __init__(self, workdir, cleanup):
+        self.is_standin = not os.environ.get("SSHCERT_TEST_VAULT_ADDR")
+        if self.is_standin:
+            self.root_token = "hvs.root-" + os.urandom(8).hex()
+            port_file = os.path.join(workdir, "vault.port")
+            self.log = open(os.path.join(workdir, "vault.log"), "w")
+            self.proc = subprocess.Popen(
+                [PYTHON, STANDIN, "--port", "0", "--port-file", port_file, "--root-token", self.root_token],
+                stdout=self.log, stderr=subprocess.STDOUT)
+            cleanup(lambda: stop_process(self.proc))
+            cleanup(self.log.close)
+            wait_for(lambda: os.path.exists(port_file), "the Vault stand-in to listen", proc=self.proc)
+            with open(port_file) as f:
+                self.addr = f"http://127.0.0.1:{f.read().strip()}"
+        else:
+            self.addr = os.environ["SSHCERT_TEST_VAULT_ADDR"].rstrip("/")
+            self.root_token = os.environ["SSHCERT_TEST_VAULT_TOKEN"]
+        # Unique mount names keep tests independent on a shared real Vault.
+        self.suffix = os.urandom(3).hex()
+
+    def api(self, method, path, body=None, token=None, expect_error=False):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"{self.addr}/v1/{path}", data=data, method=method)
+        req.add_header("X-Vault-Token", self.root_token if token is None else token)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=15) as resp:
+                text = resp.read().decode()
+                return json.loads(text) if text else {}
+        except urllib.error.HTTPError as e:
+            payload = e.read().decode()
+            errors = json.loads(payload).get("errors") if payload.startswith("{") else payload
+            if expect_error:
+                return VaultError(e.code, errors)
+            raise VaultError(e.code, errors) from None
+
+    def enable_ssh(self, mount, key_type="ssh-ed25519"):
+        self.api("POST", f"sys/mounts/{mount}", {"type": "ssh"})
+        return self.api("POST", f"{mount}/config/ca", {"generate_signing_key": True, "key_type": key_type})["data"]["public_key"]
+
+    def write_role(self, mount, role, **options):
+        body = {"key_type": "ca", "allow_user_certificates": True}
+        body.update(options)
+        self.api("POST", f"{mount}/roles/{role}", body)
+
+    def enable_userpass(self, mount):
+        self.api("POST", f"sys/auth/{mount}", {"type": "userpass"})
+
+    def add_user(self, mount, user, password, policies, **options):
+        body = {"password": password, "token_policies": policies}
+        body.update(options)
+        self.api("POST", f"auth/{mount}/users/{user}", body)
+
+    def write_policy(self, name, hcl):
+        self.api("PUT", f"sys/policies/acl/{name}", {"policy": hcl})
+
+    def create_token(self, policies, **options):
+        body = {"policies": policies}
+        body.update(options)
+        return self.api("POST", "auth/token/create", body)["auth"]["client_token"]
+
+    def requests(self):
+        """The requests the stand-in received (stand-in only)."""
+        with urllib.request.urlopen(f"{self.addr}/_standin/requests", timeout=10) as resp:
+            return json.loads(resp.read().decode())
+
+
+class Sshd:
+    """OpenSSH's sshd on 127.0.0.1 accepting only certificates signed by the given CA keys."""
+
+    def __init__(self, workdir, ca_keys, cleanup, extra_config=""):
+        self.dir = os.path.join(workdir, "sshd")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = free_port()
+        host_key = os.path.join(self.dir, "host_ed25519")
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", host_key], check=True)
+        ca_file = os.path.join(self.dir, "trusted_user_ca_keys")
+        with open(ca_file, "w") as f:
+            f.write("".join(k if k.endswith("\n") else k + "\n" for k in ca_keys))
+        config = os.path.join(self.dir, "sshd_config")
+        with open(config, "w") as f:
+            f.write(f"""ListenAddress 127.0.0.1:{self.port}
+HostKey {host_key}
+PidFile none
+TrustedUserCAKeys {ca_file}
+AuthorizedKeysFile none
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+UsePAM no
+StrictModes no
+LogLevel VERBOSE
+{extra_config}
+""")
+        if os.geteuid() == 0:
+            os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # privilege separation directory
+        self.log_path = os.path.join(self.dir, "sshd.log")
+        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", config, "-E", self.log_path])
+        cleanup(lambda: stop_process(self.proc))
+
+        def listening():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return True
+            except OSError:
+                return False
+        wait_for(listening, "sshd to listen", proc=self.proc)
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def ssh_options(self):
+        """ssh options that reach this sshd without touching the user's own ssh config or known_hosts."""
+        return ["-F", "/dev/null", "-p", str(self.port), "-o", "StrictHostKeyChecking=no",
+                "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
+                "-o", "IdentitiesOnly=no"]
+
+
+class Daemon:
+    """sshcertd with its own HOME, XDG_RUNTIME_DIR and config, and a way to run sshcert against it."""
+
+    def __init__(self, workdir, vault_addr, config_toml, cleanup, start=True, env=None):
+        self.home = os.path.join(workdir, "home")
+        self.runtime = os.path.join(workdir, "run")
+        self.config_dir = os.path.join(self.home, ".config", "sshcert")
+        os.makedirs(self.config_dir, exist_ok=True)
+        os.makedirs(self.runtime, mode=0o700, exist_ok=True)
+        self.config_path = os.path.join(self.config_dir, "config.toml")
+        with open(self.config_path, "w") as f:
+            f.write(config_toml)
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": self.home,
+            "USER": LOGIN_USER,
+            "XDG_RUNTIME_DIR": self.runtime,
+            "XDG_CONFIG_HOME": os.path.join(self.home, ".config"),
+            "VAULT_ADDR": vault_addr,
+            "LANG": "C.UTF-8",
+        }
+        self.env.update(env or {})
+        self.socket_dir = os.path.join(self.runtime, "sshcert")
+        self.agent_socket = os.path.join(self.socket_dir, "agent.sock")
+        self.control_socket = os.path.join(self.socket_dir, "control.sock")
+        self.log_path = os.path.join(workdir, "sshcertd.log")
+        self.proc = None
+        self._cleanup = cleanup
+        if start:
+            self.start()
+
+    def start(self, *args):
+        self.log_file = open(self.log_path, "a")
+        self.proc = subprocess.Popen([SSHCERTD, "--verbose", *args], env=self.env,
+                                     stdout=self.log_file, stderr=subprocess.STDOUT)
+        self._cleanup(lambda p=self.proc: stop_process(p))
+        self._cleanup(self.log_file.close)
+        wait_for(lambda: os.path.exists(self.control_socket) and os.path.exists(self.agent_socket),
+                 "sshcertd's sockets", proc=self.proc)
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def sshcert(self, *args, input=None, env=None, timeout=60):
+        full_env = dict(self.env)
+        full_env.update(env or {})
+        return subprocess.run([SSHCERT, *args], input=input, capture_output=True, text=True,
+                              env=full_env, timeout=timeout)
+
+    def agent_env(self):
+        env = dict(self.env)
+        env["SSH_AUTH_SOCK"] = self.agent_socket
+        return env
+
+
+def profile_toml(name, hosts, role, mount="ssh", **extra):
+    lines = ["[[profile]]", f'name = "{name}"', "hosts = [" + ", ".join(f'"{h}"' for h in hosts) + "]",
+             f'role = "{role}"', f'mount = "{mount}"']
+    for key, value in extra.items():
+        lines.append(f"{key} = {json.dumps(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def make_workdir():
+    path = tempfile.mkdtemp(prefix="sshcert-it-")
+    os.chmod(path, 0o755)  # sshd (as root) and `nobody` may need to traverse it
+    return path
+
+
+def class_workdir(cls):
+    """A temporary directory for a test class (unittest's setUpClass)."""
+    path = make_workdir()
+    cls.addClassCleanup(shutil.rmtree, path, True)
+    return path
+
+
+class Workdir:
+    """A temporary directory plus a LIFO list of cleanups, for unittest's addCleanup."""
+
+    def __init__(self, testcase):
+        self.path = make_workdir()
+        testcase.addCleanup(shutil.rmtree, self.path, True)
+        self.cleanup = testcase.addCleanup
