@@ -33,8 +33,7 @@ public:
         std::string mount = mount_or(req, "userpass");
         Json body{{"password", std::string(req.secret.reveal())}};
         auto reply = vault.call("POST", "auth/" + mount + "/login/" + req.username, &body, nullptr);
-        std::string& pw = body["password"].get_ref<std::string&>();
-        SecretString::take(pw);
+        wipe(body["password"].get_ref<std::string&>());
         if (!reply) {
             Error e = std::move(reply).error();
             if (e.code == Errc::VaultRefused || e.code == Errc::VaultDenied || e.code == Errc::VaultUnavailable)

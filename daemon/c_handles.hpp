@@ -7,6 +7,9 @@
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 
+#include <openssl/crypto.h>
+
+#include <cstring>
 #include <memory>
 
 namespace sshcert {
@@ -19,7 +22,12 @@ struct CFree {
 
 using CurlEasy = std::unique_ptr<CURL, CFree<curl_easy_cleanup>>;
 using CurlShare = std::unique_ptr<CURLSH, CFree<curl_share_cleanup>>;
-using CurlHeaders = std::unique_ptr<curl_slist, CFree<curl_slist_free_all>>;
+/// Header lists carry the Vault token: wiped before they are freed.
+inline void wipe_and_free_slist(curl_slist* list) noexcept {
+    for (curl_slist* p = list; p; p = p->next) OPENSSL_cleanse(p->data, std::strlen(p->data));
+    curl_slist_free_all(list);
+}
+using CurlHeaders = std::unique_ptr<curl_slist, CFree<wipe_and_free_slist>>;
 using EvpPkey = std::unique_ptr<EVP_PKEY, CFree<EVP_PKEY_free>>;
 using EvpPkeyCtx = std::unique_ptr<EVP_PKEY_CTX, CFree<EVP_PKEY_CTX_free>>;
 using EvpMdCtx = std::unique_ptr<EVP_MD_CTX, CFree<EVP_MD_CTX_free>>;

@@ -10,6 +10,13 @@
 
 namespace sshcert {
 
+/// Overwrites a string's whole buffer (capacity included) and empties it.
+inline void wipe(std::string& s) noexcept {
+    s.resize(s.capacity());
+    OPENSSL_cleanse(s.data(), s.size());
+    s.clear();
+}
+
 /// A string whose buffer is cleansed on destruction and on reassignment.
 class SecretString {
 public:
@@ -37,8 +44,7 @@ public:
     /// Takes over a std::string holding a secret and wipes the original.
     static SecretString take(std::string& s) {
         SecretString out(s);
-        OPENSSL_cleanse(s.data(), s.size());
-        s.clear();
+        sshcert::wipe(s);
         return out;
     }
 
@@ -46,12 +52,8 @@ public:
     const char* c_str() const noexcept { return s_.c_str(); }
     bool empty() const noexcept { return s_.empty(); }
 
-    void wipe() noexcept {
-        // Cleanse the whole capacity: a shrinking assignment leaves old bytes behind the terminator.
-        s_.resize(s_.capacity());
-        OPENSSL_cleanse(s_.data(), s_.size());
-        s_.clear();
-    }
+    /// Cleanses the whole capacity: a shrinking assignment leaves old bytes behind the terminator.
+    void wipe() noexcept { sshcert::wipe(s_); }
 
 private:
     std::string s_;

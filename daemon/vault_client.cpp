@@ -100,7 +100,7 @@ Result<HttpReply> VaultClient::perform_once(std::string_view method, const std::
         token_header = "X-Vault-Token: ";
         token_header += token->reveal();
         raw = curl_slist_append(raw, token_header.c_str());
-        SecretString wipe = SecretString::take(token_header);  // the slist keeps its own copy
+        wipe(token_header);  // the slist keeps its own copy
     }
     CurlHeaders headers(raw);
 
@@ -172,9 +172,7 @@ Result<Json> VaultClient::call(std::string_view method, std::string_view path, c
     std::string text;
     if (body) text = body->dump();
     auto reply = perform(method, path, body ? &text : nullptr, token);
-    if (body) {
-        SecretString wipe = SecretString::take(text);  // request bodies carry passwords
-    }
+    wipe(text);  // request bodies carry passwords
     if (!reply) return reply.error();
     if (reply->status < 200 || reply->status > 299) return error_from_reply(*reply, settings_.address);
     if (reply->status == 204 || reply->body.empty()) return Json::object();

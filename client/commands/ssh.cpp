@@ -70,7 +70,14 @@ int cmd_ssh(const Context& ctx, const SshOptions& opts) {
 
     control::Json request{{"host", target->host}, {"user", user}};
     if (opts.profile) request["profile"] = *opts.profile;
-    auto reply = ctx.daemon.call(control::make_request(control::op::kEnsure, std::move(request)));
+    auto ensure = control::make_request(control::op::kEnsure, std::move(request));
+    auto reply = ctx.daemon.call(ensure);
+    // Not logged in (or the token expired) at a terminal: log in as `sshcert login` would, then go on.
+    if (!reply && reply.error().code == Errc::NotLoggedIn && ::isatty(STDIN_FILENO) && ::isatty(STDERR_FILENO)) {
+        std::cerr << "sshcert: " << reply.error().message << "; logging in now\n";
+        if (int rc = cmd_login(ctx, LoginOptions{}); rc != 0) return rc;
+        reply = ctx.daemon.call(ensure);
+    }
     if (!reply) return fail(reply.error());
     std::string agent_socket = reply->value("agent_socket", "");
     if (agent_socket.empty()) return fail({Errc::InvalidMessage, "sshcertd did not say where its agent socket is"});

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what sshcert needs to build and test on Debian 12, through sudo when not root.
+# Does nothing when everything is already installed.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libcurl4-openssl-dev libssl-dev libssh-dev nlohmann-json3-dev libboost-dev
+  libtomlplusplus-dev libcli11-dev doctest-dev
+  openssh-client openssh-server python3 util-linux
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+echo "Installing: ${missing[*]}"
+"${sudo[@]}" apt-get update -q
+# The package's own sshd service is not needed: tests start their own on a free loopback port.
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
