@@ -10,6 +10,8 @@ template <class... Ts>
 struct Overloaded : Ts... {
     using Ts::operator()...;
 };
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;  // clang 14 does not deduce aggregates yet
 }  // namespace
 
 wire::Bytes handle_agent_message(AgentKeys& keys, wire::ByteView body) {

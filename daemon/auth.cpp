@@ -3,6 +3,8 @@
 
 #include <map>
 
+#include "vault_decode.hpp"
+
 namespace sshcert {
 
 namespace {
@@ -42,14 +44,7 @@ public:
                 e.message = "Vault has no userpass auth method at auth/" + mount + "; check [auth] mount or --mount";
             return e;
         }
-        const Json& auth = (*reply)["auth"];
-        if (!auth.is_object() || !auth.contains("client_token") || !auth["client_token"].is_string())
-            return Error{Errc::VaultBadResponse, "Vault's login reply has no auth.client_token"};
-        if (auth.contains("mfa_requirement") && auth["mfa_requirement"].is_object())
-            return Error{Errc::VaultRefused, "Vault requires login MFA for this user, which this version of sshcert cannot answer yet"};
-        std::string token = auth["client_token"].get<std::string>();
-        if (token.empty()) return Error{Errc::VaultBadResponse, "Vault's login reply has an empty client_token"};
-        return SecretString::take(token);
+        return vault::decode_login(*reply);
     }
 };
 
@@ -84,29 +79,21 @@ Result<VaultToken> login(const VaultClient& vault, const LoginRequest& req) {
 Result<VaultToken> lookup_self(const VaultClient& vault, SecretString token) {
     auto reply = vault.call("GET", "auth/token/lookup-self", nullptr, &token);
     if (!reply) return reply.error();
-    const Json& data = (*reply)["data"];
-    if (!data.is_object()) return Error{Errc::VaultBadResponse, "Vault's lookup-self reply has no data"};
-    VaultToken t{std::move(token), {}, std::chrono::steady_clock::now()};
-    t.summary.vault_addr = vault.address();
-    t.summary.display_name = data.value("display_name", "");
-    if (data.contains("policies") && data["policies"].is_array())
-        for (const auto& p : data["policies"])
-            if (p.is_string()) t.summary.policies.push_back(p.get<std::string>());
-    if (data.contains("ttl") && data["ttl"].is_number_integer()) t.summary.ttl_seconds = data["ttl"].get<std::int64_t>();
-    t.summary.renewable = data.value("renewable", false);
-    return t;
+    auto summary = vault::decode_lookup_self(*reply);
+    if (!summary) return summary.error();
+    summary->vault_addr = vault.address();
+    return VaultToken{std::move(token), std::move(*summary), std::chrono::steady_clock::now()};
 }
 
 Result<VaultToken> renew_self(const VaultClient& vault, const VaultToken& current) {
     Json empty = Json::object();
     auto reply = vault.call("POST", "auth/token/renew-self", &empty, &current.token);
     if (!reply) return reply.error();
-    const Json& auth = (*reply)["auth"];
-    if (!auth.is_object() || !auth.contains("lease_duration") || !auth["lease_duration"].is_number_integer())
-        return Error{Errc::VaultBadResponse, "Vault's renew-self reply has no auth.lease_duration"};
+    auto lease = vault::decode_renew(*reply);
+    if (!lease) return lease.error();
     VaultToken t{current.token, current.summary, std::chrono::steady_clock::now()};
-    t.summary.ttl_seconds = auth["lease_duration"].get<std::int64_t>();
-    t.summary.renewable = auth.value("renewable", t.summary.renewable);
+    t.summary.ttl_seconds = lease->ttl_seconds;
+    t.summary.renewable = lease->renewable;
     return t;
 }
 

@@ -8,6 +8,7 @@
 
 #include "limits.hpp"
 #include "log.hpp"
+#include "vault_decode.hpp"
 
 namespace sshcert {
 
@@ -160,7 +161,7 @@ Result<HttpReply> VaultClient::perform(std::string_view method, std::string_view
         if (!reply) return reply;
         if (!retryable(reply->status) || attempt == kMaxRetries) return reply;
         // A sealed Vault stays sealed until an operator acts: retrying only delays the message.
-        if (error_text(reply->body).find("Vault is sealed") != std::string::npos) return reply;
+        if (vault::error_text(reply->body).find("Vault is sealed") != std::string::npos) return reply;
         auto wait = backoff(attempt, reply->retry_after);
         log::info("Vault answered ", reply->status, " for ", method, " ", path, "; retrying in ", wait.count(), " ms");
         std::this_thread::sleep_for(wait);
@@ -190,32 +191,8 @@ Result<std::string> VaultClient::get_text(std::string_view path) const {
     return std::move(reply->body);
 }
 
-std::string VaultClient::error_text(const std::string& body) {
-    Json j = Json::parse(body, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("errors") || !j["errors"].is_array()) return {};
-    std::string out;
-    for (const auto& e : j["errors"]) {
-        if (!e.is_string()) continue;
-        // "1 error occurred:\n\t* permission denied\n\n" -> "permission denied"
-        std::string s = e.get<std::string>();
-        std::string cleaned;
-        std::size_t pos = 0;
-        bool multi = s.find(" occurred:\n") != std::string::npos;
-        while (multi && (pos = s.find("\t* ", pos)) != std::string::npos) {
-            pos += 3;
-            auto end = s.find('\n', pos);
-            if (!cleaned.empty()) cleaned += "; ";
-            cleaned += s.substr(pos, end - pos);
-        }
-        if (!multi) cleaned = s;
-        if (!out.empty()) out += "; ";
-        out += cleaned;
-    }
-    return out;
-}
-
 Error VaultClient::error_from_reply(const HttpReply& reply, const std::string& address) {
-    std::string text = error_text(reply.body);
+    std::string text = vault::error_text(reply.body);
     long s = reply.status;
     if (s == 403) return Error{Errc::VaultDenied, text.empty() ? "permission denied" : text};
     if (s == 503 && text.find("Vault is sealed") != std::string::npos)

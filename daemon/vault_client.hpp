@@ -48,8 +48,6 @@ public:
 
     /// Turns a non-2xx reply into an Error in the user's terms.
     static Error error_from_reply(const HttpReply& reply, const std::string& address);
-    /// Vault's messages from an `errors` body, multierror decoration removed.
-    static std::string error_text(const std::string& body);
 
 private:
     Result<HttpReply> perform(std::string_view method, std::string_view path, const std::string* body,

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "vault_ssh.hpp"
 
+#include "vault_decode.hpp"
+
 namespace sshcert {
 
 namespace {
@@ -64,10 +66,7 @@ Result<std::string> sign_public_key(const VaultClient& vault, const VaultToken& 
         }
         return e;
     }
-    const Json& data = (*reply)["data"];
-    if (!data.is_object() || !data.contains("signed_key") || !data["signed_key"].is_string())
-        return Error{Errc::VaultBadResponse, "Vault's sign reply for " + path + " has no data.signed_key"};
-    return data["signed_key"].get<std::string>();
+    return vault::decode_signed_key(*reply);
 }
 
 Result<std::string> read_ca_public_key(const VaultClient& vault, const std::string& mount) {

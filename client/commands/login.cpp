@@ -65,8 +65,10 @@ int cmd_login(const Context& ctx, const LoginOptions& opts) {
     request["secret"] = *secret;
     OPENSSL_cleanse(secret->data(), secret->size());
 
-    auto reply = ctx.daemon.call(control::make_request(control::op::kLogin, std::move(request)));
-    request["secret"].get_ref<std::string&>().assign(request["secret"].get_ref<std::string&>().size(), '\0');
+    auto message = control::make_request(control::op::kLogin, std::move(request));
+    auto reply = ctx.daemon.call(message);
+    auto& sent = message["secret"].get_ref<std::string&>();
+    OPENSSL_cleanse(sent.data(), sent.size());
     if (!reply) return fail(reply.error());
     auto token = control::token_summary_from_json(*reply);
     if (!token) return fail(token.error());

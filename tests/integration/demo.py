@@ -15,10 +15,10 @@ from harness import LOGIN_USER, Daemon, Sshd, Vault, profile_toml
 PASSWORD = "demo-password"
 
 
-def step(title, argv=None):
+def step(title, command=None):
     print(f"\n== {title}")
-    if argv:
-        print("$ " + " ".join(shlex.quote(a) for a in argv))
+    if command:
+        print("$ " + (command if isinstance(command, str) else " ".join(shlex.quote(a) for a in command)))
     sys.stdout.flush()
 
 
@@ -69,7 +69,7 @@ def main():
         step("What the daemon holds", ["sshcert", "status"])
         show(daemon.sshcert("status"))
 
-        step("The certificate as OpenSSH sees it", ["ssh-add", "-L", "|", "ssh-keygen", "-L", "-f", "-"])
+        step("The certificate as OpenSSH sees it", "ssh-add -L | ssh-keygen -L -f -")
         listed = subprocess.run(["ssh-add", "-L"], env=daemon.agent_env(), capture_output=True, text=True)
         show(subprocess.run(["ssh-keygen", "-L", "-f", "-"], input=listed.stdout, capture_output=True, text=True))
 
