@@ -1,0 +1,407 @@
+"""Vault's HTTP layer (http/handler.go, http/logical.go, http/sys_health.go).
+
+Turns an HTTP request under /v1/ into a logical request for the core and the
+result back into Vault's JSON envelope or `{"errors":[...]}` body. Test-only
+behaviour sits around it: injected faults, and a record of every /v1 request.
+"""
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs
+
+from .framework import DELETE, LIST, PATCH, READ, UPDATE, Request, VaultError
+from .gocompat import Struct, decode_request_json, go_json, multierror, parse_bool, parse_int
+from .sys_backend import VERSION
+
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
+# Served by every node in every state; exempt from sealing, redirects and quotas.
+STATUS_PATHS = ("sys/health", "sys/seal-status")
+# Routes whose response data Vault also copies to the top level of the body.
+INJECTOR_ROUTES = ("sys/auth", "sys/mounts", "sys/policy")
+MERGE_PATCH = "application/merge-patch+json"
+FORM = "application/x-www-form-urlencoded"
+_HEALTH_CODES = (("activecode", 200), ("standbycode", 429), ("drsecondarycode", 472),
+                 ("performancestandbycode", 473), ("haunhealthycode", 474),
+                 ("removedcode", 530), ("sealedcode", 503), ("uninitcode", 501))
+_SECRET_HEADERS = ("x-vault-token", "authorization")
+_SECRET_FIELDS = ("password", "private_key", "token", "secret_id")
+REDACTED = "<redacted>"
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    path: str
+    query: str
+    headers: dict
+    # None when the body was larger than MAX_REQUEST_BYTES and was not read.
+    body: bytes
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes = b""
+    content_type: str = None
+    headers: dict = field(default_factory=dict)
+
+
+def json_reply(status, value):
+    return Reply(status, go_json(value), "application/json")
+
+
+def error_reply(status, errors):
+    return json_reply(status, Struct(errors=errors))
+
+
+def go_clean_path(path):
+    """The canonical form Go's ServeMux redirects to (path.Clean, trailing slash kept)."""
+    parts = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if parts:
+                parts.pop()
+        elif segment not in ("", "."):
+            parts.append(segment)
+    cleaned = "/" + "/".join(parts)
+    return cleaned + "/" if path.endswith("/") and cleaned != "/" else cleaned
+
+
+def request_token(headers):
+    """X-Vault-Token, else an "Authorization: Bearer" token."""
+    token = headers.get("x-vault-token", "")
+    if not token and headers.get("authorization", "").startswith("Bearer "):
+        token = headers["authorization"][len("Bearer "):]
+    return token
+
+
+def _query_data(query, drop=()):
+    """Query parameters as request data: one value stays a string, several make a list."""
+    data = {}
+    for key, values in parse_qs(query, keep_blank_values=True).items():
+        if key not in drop and key != "help":
+            data[key] = values[0] if len(values) == 1 else values
+    return data
+
+
+def _is_form(text, content_type):
+    if content_type.split(";")[0].strip().lower() != FORM:
+        return False
+    stripped = text.lstrip(" \t\r\n")
+    return not stripped.startswith(("{", "["))
+
+
+def _body_data(request):
+    text = request.body.decode("utf-8", errors="replace")
+    if _is_form(text, request.headers.get("content-type", "")):
+        return {key: ",".join(values)
+                for key, values in parse_qs(text, keep_blank_values=True).items()}
+    try:
+        return decode_request_json(text) or {}
+    except ValueError:
+        raise VaultError(400, ["error parsing JSON"]) from None
+
+
+def fault_errors(status, path):
+    """The body a real Vault sends with each status, for injected failures."""
+    return {
+        400: [multierror("invalid request")],
+        403: [multierror("permission denied")],
+        405: [multierror("unsupported operation")],
+        412: ["required index state not present"],
+        429: [f'request path "{path}": rate limit quota exceeded'],
+        500: [multierror("internal error")],
+        502: [multierror("upstream rate limited")],
+        503: ["Vault is sealed"],
+    }.get(status, [])
+
+
+class Faults:
+    """Failure modes switched on by tests through POST /_standin/faults.
+
+    path_prefix limits delay_ms, rate_limited and status_once to paths (after
+    /v1/) starting with it; without it they skip sys/health and sys/seal-status.
+    """
+
+    TYPES = {"sealed": bool, "rate_limited": bool, "standby_redirect": str, "delay_ms": int,
+             "status_once": list, "path_prefix": str}
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._values = self._defaults()
+
+    @staticmethod
+    def _defaults():
+        return {"sealed": False, "rate_limited": False, "standby_redirect": "", "delay_ms": 0,
+                "status_once": [], "path_prefix": ""}
+
+    def update(self, changes):
+        if not isinstance(changes, dict):
+            raise ValueError("expected a JSON object")
+        for name, value in changes.items():
+            expected = self.TYPES.get(name)
+            if expected is None:
+                raise ValueError(f"unknown fault {name!r}; known: {', '.join(self.TYPES)}")
+            if type(value) is not expected:
+                raise ValueError(f"fault {name!r} must be a {expected.__name__}")
+            if name == "delay_ms" and value < 0:
+                raise ValueError("delay_ms must not be negative")
+            if name == "status_once" and not all(
+                    type(code) is int and 100 <= code <= 599 for code in value):
+                raise ValueError("status_once must be a list of HTTP status codes")
+        with self._lock:
+            self._values.update(changes)
+
+    def clear(self):
+        with self._lock:
+            self._values = self._defaults()
+
+    def snapshot(self):
+        with self._lock:
+            return json.loads(json.dumps(self._values))
+
+    def get(self, name):
+        with self._lock:
+            return self._values[name]
+
+    def targets(self, path):
+        prefix = self.get("path_prefix")
+        return path.startswith(prefix) if prefix else path not in STATUS_PATHS
+
+    def take_status(self, path):
+        """Consume the next status_once entry if this request is targeted."""
+        if not self.targets(path):
+            return None
+        with self._lock:
+            queue = self._values["status_once"]
+            return queue.pop(0) if queue else None
+
+
+class RequestLog:
+    """Every /v1 request, for tests to assert on what a client sent."""
+
+    def __init__(self, record_secrets):
+        self.record_secrets = record_secrets
+        self._lock = threading.Lock()
+        self._entries = []
+
+    def add(self, request, status):
+        headers = {name: value for name, value in request.headers.items()}
+        if not self.record_secrets:
+            for name in _SECRET_HEADERS:
+                if name in headers:
+                    headers[name] = REDACTED
+        entry = {"method": request.method, "path": request.path, "query": request.query,
+                 "headers": headers, "has_token": bool(request_token(request.headers)),
+                 "body": self._body(request.body), "status": status}
+        with self._lock:
+            self._entries.append(entry)
+
+    def _body(self, body):
+        if not body:
+            return None
+        text = body.decode("utf-8", errors="replace")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return text
+        if isinstance(value, dict) and not self.record_secrets:
+            value = {k: REDACTED if k in _SECRET_FIELDS else v for k, v in value.items()}
+        return value
+
+    def entries(self):
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+
+class VaultHttp:
+    def __init__(self, core, faults, log):
+        self.core = core
+        self.faults = faults
+        self.log = log
+        self.cluster_name = "vault-cluster-" + uuid.uuid4().hex[:8]
+        self.cluster_id = str(uuid.uuid4())
+
+    def serve(self, request):
+        reply = self._serve(request)
+        namespace = request.headers.get("x-vault-namespace")
+        if namespace:
+            # Community edition ignores the namespace but echoes the header.
+            reply.headers["X-Vault-Namespace"] = namespace
+        self.log.add(request, reply.status)
+        return reply
+
+    def _serve(self, request):
+        path = request.path[len("/v1/"):]
+        if not path.isprintable():
+            return error_reply(400, ["path contains non-printable characters"])
+        canonical = go_clean_path(request.path)
+        if canonical != request.path:
+            location = canonical + (f"?{request.query}" if request.query else "")
+            return Reply(301, headers={"Location": location})
+        fault = self._fault_reply(request, path)
+        if fault is not None:
+            return fault
+        if path == "sys/health":
+            return self._health(request)
+        if path == "sys/seal-status":
+            return self._seal_status(request)
+        try:
+            logical = self._logical_request(request, path)
+            if self.faults.get("sealed"):
+                return error_reply(503, ["Vault is sealed"])
+            response, mount_type = self.core.handle(logical)
+        except VaultError as err:
+            return error_reply(err.status, err.errors)
+        return self._respond(logical, response, mount_type)
+
+    def _fault_reply(self, request, path):
+        if self.faults.targets(path) and self.faults.get("delay_ms"):
+            time.sleep(self.faults.get("delay_ms") / 1000)
+        active_node = self.faults.get("standby_redirect")
+        if active_node and path not in STATUS_PATHS:
+            # A standby that cannot forward redirects to the active node (307).
+            location = active_node.rstrip("/") + request.path
+            if request.query:
+                location += "?" + request.query
+            return Reply(307, headers={"Location": location})
+        if self.faults.get("rate_limited") and self.faults.targets(path) \
+                and path not in STATUS_PATHS:
+            return error_reply(429, fault_errors(429, path))
+        status = self.faults.take_status(path)
+        if status is not None:
+            return error_reply(status, fault_errors(status, path))
+        return None
+
+    # ------------------------------------------------------------------ sys/health
+
+    def _health(self, request):
+        head = request.method == "HEAD"
+        if request.method not in ("GET", "HEAD"):
+            return error_reply(405, [])
+        try:
+            status = self._health_status(parse_qs(request.query, keep_blank_values=True))
+        except ValueError:
+            return Reply(400) if head else error_reply(400, [])
+        if head:
+            return Reply(status, b"", "application/json")
+        return json_reply(status, self._health_body())
+
+    def _health_status(self, params):
+        """Vault's code selection; every flag is parsed first, so any bad one is a 400."""
+        flags = {name: parse_bool(params[name][0]) if name in params else False
+                 for name in ("standbyok", "perfstandbyok")}
+        codes = {name: parse_int(params[name][0]) if name in params else default
+                 for name, default in _HEALTH_CODES}
+        if self.faults.get("sealed"):
+            return codes["sealedcode"]
+        if self.faults.get("standby_redirect") and not flags["standbyok"]:
+            return codes["standbycode"]
+        return codes["activecode"]
+
+    def _health_body(self):
+        sealed = self.faults.get("sealed")
+        standby = bool(self.faults.get("standby_redirect"))
+        body = Struct(initialized=True, sealed=sealed, standby=standby, performance_standby=False,
+                      replication_performance_mode="disabled", replication_dr_mode="disabled",
+                      server_time_utc=int(self.core.clock.now()), version=VERSION,
+                      enterprise=False)
+        if not sealed:
+            body.update(cluster_name=self.cluster_name, cluster_id=self.cluster_id)
+        body.update(echo_duration_ms=0, clock_skew_ms=0, replication_primary_canary_age_ms=0)
+        if standby:
+            body.update(ha_connection_healthy=True)
+        return body
+
+    def _seal_status(self, request):
+        if request.method != "GET":
+            return error_reply(405, [])
+        sealed = self.faults.get("sealed")
+        body = Struct(type="shamir", initialized=True, sealed=sealed, t=1, n=1, progress=0,
+                      nonce="", version=VERSION, build_date="2025-11-18T00:00:00Z",
+                      migration=False)
+        if not sealed:
+            body.update(cluster_name=self.cluster_name, cluster_id=self.cluster_id)
+        body.update(recovery_seal=False, storage_type="inmem")
+        return json_reply(200, body)
+
+    # ------------------------------------------------------------------ logical requests
+
+    def _logical_request(self, request, path):
+        """buildLogicalRequest: the HTTP method picks the operation and where data comes from."""
+        method = request.method
+        token = request_token(request.headers)
+        if method == "GET":
+            wants_list = parse_qs(request.query, keep_blank_values=True).get("list", [""])[0]
+            try:
+                listing = bool(wants_list) and parse_bool(wants_list)
+            except ValueError:
+                raise VaultError(400, []) from None
+            if listing:
+                return Request(LIST, _dir(path), _query_data(request.query, drop=("list",)),
+                               client_token=token)
+            return Request(READ, path, _query_data(request.query), client_token=token)
+        if method in ("POST", "PUT"):
+            return Request(UPDATE, path, self._body(request), client_token=token)
+        if method == "DELETE":
+            return Request(DELETE, path, _query_data(request.query), client_token=token)
+        if method == "LIST":
+            return Request(LIST, _dir(path), _query_data(request.query), client_token=token)
+        if method == "PATCH":
+            content_type = request.headers.get("content-type", "").split(";")[0].strip()
+            if content_type != MERGE_PATCH:
+                raise VaultError(415, [f"PATCH requires Content-Type of {MERGE_PATCH}, "
+                                       f"provided {content_type}"])
+            return Request(PATCH, path, self._body(request), client_token=token)
+        raise VaultError(405, [])
+
+    @staticmethod
+    def _body(request):
+        if request.body is None:
+            raise VaultError(413, ["http: request body too large"])
+        return _body_data(request)
+
+    def _respond(self, logical, response, mount_type):
+        """respondLogical: 204 without a response, raw bodies as they are, else the envelope.
+
+        A read that found nothing, or a list without keys, is a 404 instead.
+        """
+        if _nothing_found(logical.operation, response):
+            return error_reply(404, [])
+        if response is None:
+            return Reply(204, b"", "application/json")
+        if response.raw is not None:
+            content_type, body = response.raw
+            return Reply(200, body, content_type)
+        envelope = Struct(request_id=str(uuid.uuid4()), lease_id="", renewable=False,
+                          lease_duration=0, data=response.data, wrap_info=None,
+                          warnings=response.warnings or None, auth=response.auth,
+                          mount_type=mount_type)
+        if response.data and _injects_data(logical.path):
+            envelope = Struct({**{k: response.data[k] for k in sorted(response.data)},
+                               **envelope})
+        return json_reply(200, envelope)
+
+
+def _nothing_found(operation, response):
+    if operation == READ:
+        return response is None
+    if operation == LIST:
+        return response is None or (not (response.data or {}).get("keys")
+                                    and not response.warnings)
+    return False
+
+
+def _dir(path):
+    return path if path.endswith("/") else path + "/"
+
+
+def _injects_data(path):
+    return any(path == route or path.startswith(route + "/") for route in INJECTOR_ROUTES)

@@ -1,0 +1,193 @@
+"""The HTTP server and command line of the Vault stand-in."""
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote, urlsplit
+
+from .admin import AdminApi
+from .core import Clock, Core, StateStore
+from .gocompat import multierror
+from .http_api import (MAX_REQUEST_BYTES, Faults, HttpRequest, RequestLog, VaultHttp,
+                       error_reply)
+
+LISTEN_HOST = "127.0.0.1"
+
+
+def log(message):
+    sys.stderr.write(f"vault-standin: {message}\n")
+    sys.stderr.flush()
+
+
+class StandinServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port, vault_http, admin):
+        super().__init__((LISTEN_HOST, port), Handler)
+        self.vault_http = vault_http
+        self.admin = admin
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "vault-standin"
+
+    def version_string(self):
+        return self.server_version
+
+    def __getattr__(self, name):
+        # Vault answers every HTTP method itself (unknown ones get 405), so
+        # all do_<METHOD> lookups go to the same dispatcher.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
+    def log_request(self, code="-", size="-"):
+        """Silenced: _dispatch logs each request without its query string."""
+
+    def _dispatch(self):
+        started = time.monotonic()
+        url = urlsplit(self.path)
+        path = unquote(url.path)
+        try:
+            body = self._read_body()
+        except ValueError as err:
+            self.close_connection = True
+            self._send(error_reply(400, [str(err)]))
+            return
+        if body is None:
+            # The unread remainder of an oversized body makes the connection unusable.
+            self.close_connection = True
+        try:
+            reply = self._route(path, url.query, body)
+        except Exception:  # a stand-in bug: answer like Vault's internal error, keep serving
+            log(f"internal error on {self.command} {path}:\n{traceback.format_exc()}")
+            reply = error_reply(500, [multierror("internal error")])
+        self._send(reply)
+        elapsed = (time.monotonic() - started) * 1000
+        log(f"{self.client_address[0]} {self.command} {path} -> {reply.status} ({elapsed:.0f} ms)")
+
+    def _route(self, path, query, body):
+        if path.startswith("/_standin/"):
+            return self.server.admin.serve(self.command, path, body)
+        if path.startswith("/v1/"):
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            return self.server.vault_http.serve(
+                HttpRequest(self.command, path, query, headers, body))
+        return error_reply(404, [])
+
+    def _read_body(self):
+        """The request body, or None if it is larger than Vault's 32 MiB limit."""
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._read_chunked()
+        length_text = self.headers.get("Content-Length") or "0"
+        if not length_text.isdigit():
+            raise ValueError("invalid Content-Length")
+        length = int(length_text)
+        return None if length > MAX_REQUEST_BYTES else self.rfile.read(length)
+
+    def _read_chunked(self):
+        body = bytearray()
+        while True:
+            size_line = self.rfile.readline(1024).split(b";")[0].strip()
+            try:
+                size = int(size_line, 16)
+            except ValueError:
+                raise ValueError("invalid chunked encoding") from None
+            if size == 0:
+                while self.rfile.readline(1024).strip():
+                    pass
+                return bytes(body)
+            if len(body) + size > MAX_REQUEST_BYTES:
+                return None
+            body += self.rfile.read(size)
+            self.rfile.readline(1024)
+
+    def _send(self, reply):
+        self.send_response(reply.status)
+        # Vault sets this on every response.
+        self.send_header("Cache-Control", "no-store")
+        if reply.content_type:
+            self.send_header("Content-Type", reply.content_type)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        if reply.status != 204:
+            self.send_header("Content-Length", str(len(reply.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if reply.body and self.command != "HEAD":
+            self.wfile.write(reply.body)
+
+
+def write_port_file(path, port):
+    """Write atomically, so a test polling for the file never reads a partial number."""
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(f"{port}\n")
+    os.replace(temporary, path)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="vault_standin.py",
+        description="A HashiCorp Vault stand-in for tests (SSH CA, userpass, tokens, policies).")
+    parser.add_argument("--port", type=int, default=0,
+                        help="TCP port on 127.0.0.1; 0 picks a free one (default)")
+    parser.add_argument("--port-file", help="write the listening port to this file")
+    parser.add_argument("--root-token", required=True, help="the root token")
+    parser.add_argument("--state-dir",
+                        help="keep state (mounts, keys, users, tokens) in DIR/state.json")
+    parser.add_argument("--bootstrap", action="store_true",
+                        help='create an "ssh" mount with an Ed25519 CA and a "userpass" '
+                             'auth method')
+    parser.add_argument("--record-secrets", action="store_true",
+                        help="keep tokens and passwords unredacted in /_standin/requests")
+    args = parser.parse_args(argv)
+    if not args.root_token:
+        parser.error("--root-token must not be empty")
+    return args
+
+
+def build_core(args):
+    clock = Clock(time.time)
+    store = workdir = None
+    if args.state_dir:
+        os.makedirs(args.state_dir, exist_ok=True)
+        store = StateStore(args.state_dir)
+        workdir = args.state_dir
+    core = Core(args.root_token, clock, workdir, store)
+    if args.bootstrap:
+        core.bootstrap()
+    return core
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    core = build_core(args)
+    faults, request_log = Faults(), RequestLog(args.record_secrets)
+    server = StandinServer(args.port, VaultHttp(core, faults, request_log),
+                           AdminApi(faults, request_log, core.clock))
+    port = server.server_address[1]
+    if args.port_file:
+        write_port_file(args.port_file, port)
+    log(f"listening on http://{LISTEN_HOST}:{port}")
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    # Short polls keep shutdown quick; tests start and stop many stand-ins.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="http", daemon=True)
+    thread.start()
+    while not stop.wait(0.1):
+        pass
+    server.shutdown()
+    server.server_close()
+    log("stopped")
+    return 0

@@ -1,0 +1,743 @@
+"""Tests of the Vault stand-in against the behaviour described in vault-api.md.
+
+Each test class starts its own stand-in as a child process on a free port and
+stops it (by PID) when the class is done. Run from the repository root with
+    python3 -m unittest tests/vault_standin/test_vault_standin.py
+or directly with
+    python3 tests/vault_standin/test_vault_standin.py
+"""
+
+import base64
+import calendar
+import hashlib
+import http.client
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERVER = os.path.join(HERE, "vault_standin.py")
+SSH_KEYGEN = "/usr/bin/ssh-keygen" if os.path.exists("/usr/bin/ssh-keygen") else "ssh-keygen"
+ROOT_TOKEN = "root-token-for-tests"
+PERMISSION_DENIED = "1 error occurred:\n\t* permission denied\n\n"
+INVALID_TOKEN = "2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"
+DEFAULT_TTL = 2764800
+ENVELOPE_KEYS = ["request_id", "lease_id", "renewable", "lease_duration", "data", "wrap_info",
+                 "warnings", "auth", "mount_type"]
+LOOKUP_SELF_KEYS = {"accessor", "creation_time", "creation_ttl", "display_name", "entity_id",
+                    "expire_time", "explicit_max_ttl", "id", "issue_time", "meta", "num_uses",
+                    "orphan", "path", "policies", "renewable", "ttl", "type"}
+
+
+class Result:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.text = body.decode("utf-8", errors="replace")
+        try:
+            self.json = json.loads(self.text) if self.text else None
+        except ValueError:
+            self.json = None
+
+    @property
+    def errors(self):
+        return self.json["errors"]
+
+
+class Standin:
+    """One stand-in server process."""
+
+    def __init__(self, workdir, extra_args=()):
+        self.workdir = workdir
+        self.port_file = os.path.join(workdir, f"port-{uuid.uuid4().hex}")
+        self.log_path = os.path.join(workdir, "standin.log")
+        self.extra_args = list(extra_args)
+        self.process = None
+        self.port = None
+
+    def start(self):
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, SERVER, "--port", "0", "--port-file", self.port_file,
+                 "--root-token", ROOT_TOKEN, *self.extra_args],
+                stdout=subprocess.DEVNULL, stderr=log)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"stand-in exited early; see {self.log_path}")
+            if os.path.exists(self.port_file):
+                with open(self.port_file, encoding="utf-8") as handle:
+                    self.port = int(handle.read())
+                return
+            time.sleep(0.02)
+        raise RuntimeError("stand-in did not write its port file")
+
+    def stop(self):
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def request(self, method, path, body=None, token=None, headers=None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            all_headers = dict(headers or {})
+            if token is not None:
+                all_headers["X-Vault-Token"] = token
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body)
+                all_headers.setdefault("Content-Type", "application/json")
+            connection.request(method, path, body=body, headers=all_headers)
+            response = connection.getresponse()
+            return Result(response.status, response.headers, response.read())
+        finally:
+            connection.close()
+
+
+def certificate_details(signed_key, workdir):
+    """The fields `ssh-keygen -L` prints for a certificate; list sections become lists."""
+    path = os.path.join(workdir, f"cert-{uuid.uuid4().hex}.pub")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(signed_key)
+    output = subprocess.run([SSH_KEYGEN, "-L", "-f", path], capture_output=True, text=True,
+                            check=True, env={**os.environ, "TZ": "UTC"}).stdout
+    details, section = {}, None
+    for line in output.splitlines()[1:]:
+        if line.startswith(" " * 16):
+            details[section].append(line.strip())
+            continue
+        section, _, value = line.strip().partition(": ")
+        section = section.rstrip(":")
+        details[section] = [] if value.strip() in ("", "(none)") else value
+    valid_from, valid_to = re.match(r"from (\S+) to (\S+)", details["Valid"]).groups()
+    details["valid_after"], details["valid_before"] = (
+        calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%S"))
+        for stamp in (valid_from, valid_to))
+    return details
+
+
+class StandinTestCase(unittest.TestCase):
+    """Starts one stand-in for the class; helpers configure it through the Vault API."""
+
+    server_args = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir = tempfile.mkdtemp(prefix="vault-standin-test-")
+        cls.addClassCleanup(shutil.rmtree, cls.workdir, ignore_errors=True)
+        cls.server = Standin(cls.workdir, cls.server_args)
+        cls.addClassCleanup(cls.server.stop)
+        cls.server.start()
+        cls.user_key = cls.generate_key("user")
+
+    @classmethod
+    def generate_key(cls, name, key_type="ed25519"):
+        path = os.path.join(cls.workdir, name)
+        subprocess.run([SSH_KEYGEN, "-q", "-t", key_type, "-N", "", "-C", f"{name}@test",
+                        "-f", path], check=True)
+        with open(path + ".pub", encoding="utf-8") as handle:
+            return handle.read().strip()
+
+    @classmethod
+    def configure(cls, *steps):
+        """Apply (path, body) writes with the root token before the tests of a class run."""
+        for path, body in steps:
+            result = cls.server.request("POST", "/v1/" + path, body, token=ROOT_TOKEN)
+            if result.status not in (200, 204):
+                raise RuntimeError(f"setting up {path} failed: {result.status} {result.text}")
+
+    def call(self, method, path, body=None, token=ROOT_TOKEN, headers=None):
+        return self.server.request(method, "/v1/" + path, body, token, headers)
+
+    def admin(self, method, path, body=None):
+        return self.server.request(method, "/_standin/" + path, body)
+
+    def ok(self, method, path, body=None, token=ROOT_TOKEN, status=(200, 204)):
+        result = self.call(method, path, body, token)
+        self.assertIn(result.status, status, result.text)
+        return result
+
+    def enable_ssh(self, mount, key_type="ed25519", **ca_params):
+        self.ok("POST", f"sys/mounts/{mount}", {"type": "ssh"})
+        if key_type:
+            self.ok("POST", f"{mount}/config/ca", {"key_type": key_type, **ca_params})
+
+    def role(self, mount, name, **params):
+        body = {"key_type": "ca", "allow_user_certificates": True, **params}
+        self.ok("POST", f"{mount}/roles/{name}", body)
+
+    def sign(self, mount, role, token=ROOT_TOKEN, **params):
+        return self.call("PUT", f"{mount}/sign/{role}",
+                         {"public_key": self.user_key, **params}, token)
+
+    def certificate(self, result):
+        self.assertEqual(result.status, 200, result.text)
+        return certificate_details(result.json["data"]["signed_key"], self.workdir)
+
+    def create_token(self, **params):
+        return self.ok("POST", "auth/token/create", params).json["auth"]["client_token"]
+
+    def write_policy(self, name, text):
+        self.ok("PUT", f"sys/policies/acl/{name}", {"policy": text})
+
+
+class HttpLayerTest(StandinTestCase):
+    server_args = ("--bootstrap",)
+
+    def test_health_is_flat_json_with_query_code_flags(self):
+        result = self.call("GET", "sys/health", token=None)
+        self.assertEqual(result.status, 200)
+        self.assertFalse(result.json["sealed"])
+        self.assertTrue(result.json["initialized"])
+        self.assertNotIn("data", result.json)
+        self.assertEqual(self.call("GET", "sys/health?activecode=299", token=None).status, 299)
+        bad = self.call("GET", "sys/health?activecode=abc", token=None)
+        self.assertEqual((bad.status, bad.json), (400, {"errors": []}))
+        head = self.call("HEAD", "sys/health", token=None)
+        self.assertEqual((head.status, head.text), (200, ""))
+
+    def test_paths_outside_v1_are_404_with_empty_errors(self):
+        result = self.server.request("GET", "/nothing-here")
+        self.assertEqual((result.status, result.json), (404, {"errors": []}))
+        self.assertEqual(result.headers["Content-Type"], "application/json")
+
+    def test_missing_token_is_permission_denied(self):
+        result = self.call("GET", "auth/token/lookup-self", token=None)
+        self.assertEqual((result.status, result.errors), (403, [PERMISSION_DENIED]))
+        self.assertEqual(result.headers["Cache-Control"], "no-store")
+
+    def test_unknown_token_is_permission_denied_and_invalid_token(self):
+        result = self.call("GET", "auth/token/lookup-self", token="hvs.not-a-token")
+        self.assertEqual((result.status, result.errors), (403, [INVALID_TOKEN]))
+
+    def test_bearer_authorization_header_carries_a_token(self):
+        result = self.call("GET", "auth/token/lookup-self", token=None,
+                           headers={"Authorization": f"Bearer {ROOT_TOKEN}"})
+        self.assertEqual(result.status, 200)
+        self.assertEqual(result.json["data"]["display_name"], "root")
+
+    def test_envelope_fields_in_vault_order(self):
+        result = self.ok("GET", "auth/token/lookup-self")
+        self.assertEqual(list(result.json), ENVELOPE_KEYS)
+        uuid.UUID(result.json["request_id"])
+        self.assertEqual(result.json["mount_type"], "token")
+        self.assertIsNone(result.json["auth"])
+
+    def test_unparseable_json_is_400(self):
+        result = self.call("POST", "auth/token/create", body="{not json")
+        self.assertEqual((result.status, result.errors), (400, ["error parsing JSON"]))
+
+    def test_get_on_a_write_only_path_is_405(self):
+        result = self.call("GET", "ssh/sign/anything")
+        self.assertEqual(result.status, 405)
+        self.assertIn("unsupported operation", result.errors[0])
+        self.assertEqual(self.call("FROB", "sys/mounts").status, 405)
+
+    def test_unknown_paths_are_404(self):
+        self.assertEqual(self.call("GET", "no-such-mount/x").status, 404)
+        self.assertEqual(self.call("GET", "ssh/no-such-path").status, 404)
+        self.assertEqual(self.call("GET", "ssh/roles/missing").json, {"errors": []})
+
+    def test_namespace_header_is_echoed(self):
+        result = self.call("GET", "auth/token/lookup-self", headers={"X-Vault-Namespace": "ns1/"})
+        self.assertEqual(result.headers["X-Vault-Namespace"], "ns1/")
+
+    def test_body_over_32_mib_is_413(self):
+        connection = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
+        connection.putrequest("POST", "/v1/auth/token/create")
+        connection.putheader("Content-Length", str(33 * 1024 * 1024))
+        connection.endheaders()
+        self.assertEqual(connection.getresponse().status, 413)
+        connection.close()
+
+    def test_bootstrap_creates_ssh_ca_and_userpass(self):
+        public_key = self.call("GET", "ssh/public_key", token=None)
+        self.assertEqual(public_key.status, 200)
+        self.assertTrue(public_key.text.startswith("ssh-ed25519 "))
+        self.assertIn("userpass/", self.ok("GET", "sys/auth").json["data"])
+
+    def test_list_via_method_and_query_flag(self):
+        for result in (self.call("LIST", "sys/policies/acl"),
+                       self.call("GET", "sys/policies/acl?list=true")):
+            self.assertEqual(result.json["data"]["keys"], ["default", "root"])
+
+
+class TokenTest(StandinTestCase):
+    def test_create_returns_auth_block(self):
+        result = self.ok("POST", "auth/token/create",
+                         {"policies": ["reader"], "ttl": "1h", "display_name": "ci job"})
+        auth = result.json["auth"]
+        self.assertTrue(auth["client_token"].startswith("hvs."))
+        self.assertEqual(auth["policies"], ["default", "reader"])
+        self.assertEqual((auth["lease_duration"], auth["renewable"]), (3600, True))
+        self.assertIn('Policy "reader" does not exist', result.json["warnings"])
+        lookup = self.ok("GET", "auth/token/lookup-self", token=auth["client_token"]).json["data"]
+        self.assertEqual(lookup["display_name"], "token-ci-job")
+        self.assertEqual(lookup["path"], "auth/token/create")
+
+    def test_lookup_self_of_root_has_no_lease(self):
+        data = self.ok("GET", "auth/token/lookup-self").json["data"]
+        self.assertEqual((data["id"], data["ttl"], data["expire_time"]), (ROOT_TOKEN, 0, None))
+        self.assertNotIn("issue_time", data)
+
+    def test_renew_self_with_increment(self):
+        token = self.create_token(ttl="10m")
+        for increment in (1200, "20m"):
+            auth = self.ok("POST", "auth/token/renew-self", {"increment": increment},
+                           token=token).json["auth"]
+            self.assertEqual((auth["client_token"], auth["lease_duration"]), (token, 1200))
+
+    def test_renew_self_is_capped_by_explicit_max_ttl(self):
+        token = self.create_token(ttl="10m", explicit_max_ttl="1h")
+        result = self.ok("POST", "auth/token/renew-self", {"increment": "3h"}, token=token)
+        self.assertLessEqual(result.json["auth"]["lease_duration"], 3600)
+        self.assertRegex(result.json["warnings"][0],
+                         r'^TTL of "3h" exceeded the effective max_ttl of "(1h|59m5\ds)"; '
+                         r'TTL value is capped accordingly$')
+
+    def test_renew_self_refusals(self):
+        root = self.call("POST", "auth/token/renew-self")
+        self.assertEqual((root.status, root.errors), (400, ["invalid lease ID"]))
+        token = self.create_token(ttl="10m", renewable=False)
+        fixed = self.call("POST", "auth/token/renew-self", token=token)
+        self.assertEqual((fixed.status, fixed.errors), (400, ["lease is not renewable"]))
+
+    def test_revoke_self_then_token_is_invalid(self):
+        token = self.create_token(ttl="10m")
+        self.assertEqual(self.call("POST", "auth/token/revoke-self", token=token).status, 204)
+        result = self.call("GET", "auth/token/lookup-self", token=token)
+        self.assertEqual((result.status, result.errors), (403, [INVALID_TOKEN]))
+
+    def test_token_expires_when_the_clock_moves(self):
+        token = self.create_token(ttl="60s")
+        self.addCleanup(self.admin, "POST", "time_offset", {"seconds": 0})
+        self.assertEqual(self.admin("POST", "time_offset", {"seconds": 120}).status, 200)
+        result = self.call("GET", "auth/token/lookup-self", token=token)
+        self.assertEqual((result.status, result.errors), (403, [INVALID_TOKEN]))
+
+    def test_limited_use_token_is_revoked_after_its_last_use(self):
+        token = self.create_token(num_uses=2)
+        self.ok("GET", "auth/token/lookup-self", token=token)
+        self.ok("GET", "auth/token/lookup-self", token=token)
+        self.assertEqual(self.call("GET", "auth/token/lookup-self", token=token).status, 403)
+
+
+class UserpassTest(StandinTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.configure(
+            ("sys/auth/userpass", {"type": "userpass"}),
+            ("sys/auth/corp/users", {"type": "userpass"}),
+            ("auth/userpass/users/alice", {"password": "s3cret", "token_policies": "ssh-users"}),
+            ("auth/corp/users/users/bob",
+             {"password": "pw", "token_ttl": "1h", "token_max_ttl": "2h"}))
+
+    def login(self, username, password, mount="userpass"):
+        body = {} if password is None else {"password": password}
+        return self.call("POST", f"auth/{mount}/login/{username}", body, token=None)
+
+    def test_login_returns_auth_block(self):
+        result = self.login("ALICE", "s3cret")
+        self.assertEqual(result.status, 200, result.text)
+        auth = result.json["auth"]
+        self.assertEqual(auth["metadata"], {"username": "alice"})
+        self.assertEqual(auth["policies"], ["default", "ssh-users"])
+        self.assertEqual(auth["token_policies"], ["default", "ssh-users"])
+        self.assertEqual((auth["lease_duration"], auth["renewable"]), (DEFAULT_TTL, True))
+        self.assertEqual((auth["token_type"], auth["orphan"]), ("service", True))
+        self.assertIsNone(result.json["data"])
+
+    def test_wrong_password_or_user_is_400(self):
+        for username, password in (("alice", "wrong"), ("mallory", "s3cret")):
+            result = self.login(username, password)
+            self.assertEqual((result.status, result.errors),
+                             (400, ["invalid username or password"]))
+
+    def test_empty_or_missing_password_is_500(self):
+        for password in ("", None):
+            result = self.login("alice", password)
+            self.assertEqual((result.status, result.errors), (500, ["missing password"]))
+
+    def test_lookup_self_fields(self):
+        token = self.login("alice", "s3cret").json["auth"]["client_token"]
+        data = self.ok("GET", "auth/token/lookup-self", token=token).json["data"]
+        self.assertEqual(set(data), LOOKUP_SELF_KEYS)
+        self.assertEqual(data["display_name"], "userpass-alice")
+        self.assertEqual(data["path"], "auth/userpass/login/alice")
+        self.assertEqual(data["meta"], {"username": "alice"})
+        self.assertRegex(data["expire_time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+        self.assertTrue(data["renewable"])
+        self.assertGreater(data["ttl"], DEFAULT_TTL - 5)
+
+    def test_nested_mount_display_name_and_user_ttls(self):
+        auth = self.login("bob", "pw", mount="corp/users").json["auth"]
+        self.assertEqual(auth["lease_duration"], 3600)
+        data = self.ok("GET", "auth/token/lookup-self", token=auth["client_token"]).json["data"]
+        self.assertEqual(data["display_name"], "corp-users-bob")
+        renewed = self.ok("POST", "auth/token/renew-self", {"increment": "5h"},
+                          token=auth["client_token"]).json
+        self.assertLessEqual(renewed["auth"]["lease_duration"], 7200)
+        self.assertIn("exceeded the effective max_ttl", renewed["warnings"][0])
+
+    def test_default_policy_allows_self_service_only(self):
+        token = self.login("alice", "s3cret").json["auth"]["client_token"]
+        self.ok("GET", "auth/token/lookup-self", token=token)
+        denied = self.call("POST", "auth/token/create", {}, token=token)
+        self.assertEqual((denied.status, denied.errors), (403, [PERMISSION_DENIED]))
+
+    def test_user_is_locked_out_after_five_wrong_passwords(self):
+        self.ok("POST", "auth/userpass/users/carol", {"password": "right"})
+        for _ in range(5):
+            self.assertEqual(self.login("carol", "wrong").status, 400)
+        locked = self.login("carol", "right")
+        self.assertEqual((locked.status, locked.errors), (403, ["permission denied"]))
+
+
+class PolicyTest(StandinTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        role = {"key_type": "ca", "allow_user_certificates": True, "allowed_users": "*",
+                "default_user": "ops"}
+        cls.configure(("sys/mounts/ssh", {"type": "ssh"}),
+                      ("ssh/config/ca", {"key_type": "ed25519"}),
+                      ("ssh/roles/dev", role), ("ssh/roles/prod", role))
+
+    def test_token_without_sign_capability_is_denied(self):
+        self.write_policy("reader", 'path "ssh/roles/*" { capabilities = ["read"] }')
+        token = self.create_token(policies=["reader"])
+        result = self.sign("ssh", "dev", token=token)
+        self.assertEqual((result.status, result.errors), (403, [PERMISSION_DENIED]))
+        self.ok("GET", "ssh/roles/dev", token=token)
+
+    def test_glob_grants_and_more_specific_deny_wins(self):
+        self.write_policy("signer", '''
+            # every role but prod
+            path "ssh/sign/*" { capabilities = ["create", "update"] }
+            path "ssh/sign/prod" { capabilities = ["deny"] }
+        ''')
+        token = self.create_token(policies=["signer"])
+        self.assertEqual(self.sign("ssh", "dev", token=token).status, 200)
+        self.assertEqual(self.sign("ssh", "prod", token=token).status, 403)
+
+    def test_update_capability_is_what_sign_needs(self):
+        self.write_policy("create-only", 'path "ssh/sign/dev" { capabilities = ["create"] }')
+        self.write_policy("update-only", 'path "ssh/+/dev" { capabilities = ["update"] }')
+        create_only = self.create_token(policies=["create-only"])
+        update_only = self.create_token(policies=["update-only"])
+        self.assertEqual(self.sign("ssh", "dev", create_only).status, 403)
+        self.assertEqual(self.sign("ssh", "dev", update_only).status, 200)
+
+    def test_invalid_policy_is_refused(self):
+        result = self.call("PUT", "sys/policies/acl/bad",
+                           {"policy": 'path "x" { capabilities = ["fly"] }'})
+        self.assertEqual(result.status, 400)
+        self.assertEqual(result.errors,
+                         ['failed to parse policy: path "x": invalid capability "fly"'])
+
+    def test_policy_read_back_and_legacy_rules_endpoint(self):
+        text = 'path "ssh/sign/dev" { capabilities = ["update"] }'
+        self.ok("PUT", "sys/policy/legacy", {"rules": text})
+        read = self.ok("GET", "sys/policy/legacy").json
+        self.assertEqual((read["name"], read["rules"]), ("legacy", text))
+        self.assertEqual(self.ok("GET", "sys/policies/acl/legacy").json["data"]["policy"], text)
+
+
+class SshEngineTest(StandinTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.configure(("sys/mounts/ssh", {"type": "ssh"}),
+                      ("ssh/config/ca", {"key_type": "ed25519"}))
+        cls.ca_key = cls.server.request("GET", "/v1/ssh/public_key").text
+
+    def test_principals_are_trimmed_deduplicated_and_sorted(self):
+        self.role("ssh", "team", allowed_users="alice,bob,deploy")
+        result = self.sign("ssh", "team", valid_principals=" deploy, bob ,deploy,,alice")
+        self.assertEqual(self.certificate(result)["Principals"], ["alice", "bob", "deploy"])
+
+    def test_principal_outside_allowed_users_is_refused(self):
+        self.role("ssh", "narrow", allowed_users="alice")
+        result = self.sign("ssh", "narrow", valid_principals="alice,eve")
+        self.assertEqual((result.status, result.errors),
+                         (400, ["eve is not a valid value for valid_principals"]))
+
+    def test_default_user_applies_without_valid_principals(self):
+        self.role("ssh", "defaulted", allowed_users="ubuntu", default_user="ubuntu")
+        self.assertEqual(self.certificate(self.sign("ssh", "defaulted"))["Principals"],
+                         ["ubuntu"])
+        self.role("ssh", "no-default", allowed_users="ubuntu")
+        result = self.sign("ssh", "no-default")
+        self.assertEqual(result.errors, ["empty valid principals not allowed by role"])
+
+    def test_signed_certificate_fields(self):
+        self.role("ssh", "plain", allowed_users="*", default_user="alice")
+        result = self.sign("ssh", "plain")
+        data = result.json["data"]
+        self.assertEqual(list(result.json), ENVELOPE_KEYS)
+        self.assertEqual((result.json["lease_id"], result.json["lease_duration"]), ("", 0))
+        self.assertEqual(result.json["mount_type"], "ssh")
+        self.assertTrue(data["signed_key"].startswith("ssh-ed25519-cert-v01@openssh.com "))
+        self.assertTrue(data["signed_key"].endswith("\n"))
+        self.assertRegex(data["serial_number"], r"^(0|[1-9a-f][0-9a-f]*)$")
+        details = self.certificate(result)
+        self.assertEqual(format(int(details["Serial"]), "x"), data["serial_number"])
+        self.assertIn("user certificate", details["Type"])
+        ca_path = os.path.join(self.workdir, "ca.pub")
+        with open(ca_path, "w", encoding="utf-8") as handle:
+            handle.write(self.ca_key)
+        ca_fingerprint = subprocess.run([SSH_KEYGEN, "-l", "-f", ca_path], capture_output=True,
+                                        text=True, check=True).stdout.split()[1]
+        self.assertIn(ca_fingerprint, details["Signing CA"])
+
+    def test_default_key_id_is_display_name_and_public_key_hash(self):
+        self.role("ssh", "keyid", allowed_users="*", default_user="alice")
+        # SHA-256 of the wire-format key blob: the base64 field of the authorized_keys line.
+        digest = hashlib.sha256(base64.b64decode(self.user_key.split()[1])).hexdigest()
+        details = self.certificate(self.sign("ssh", "keyid"))
+        self.assertEqual(details["Key ID"], f'"vault-root-{digest}"')
+        self.role("ssh", "custom-keyid", allowed_users="*", default_user="alice",
+                  key_id_format="{{role_name}}:{{token_display_name}}")
+        details = self.certificate(self.sign("ssh", "custom-keyid"))
+        self.assertEqual(details["Key ID"], '"custom-keyid:root"')
+
+    def test_ttl_is_clamped_to_role_max_unless_requested(self):
+        self.role("ssh", "short", allowed_users="*", default_user="alice", max_ttl="1h")
+        details = self.certificate(self.sign("ssh", "short"))
+        lifetime = details["valid_before"] - details["valid_after"] - 30
+        self.assertAlmostEqual(lifetime, 3600, delta=2)
+        result = self.sign("ssh", "short", ttl="2h")
+        self.assertEqual((result.status, result.errors),
+                         (400, ["ttl is larger than maximum allowed 3600"]))
+        details = self.certificate(self.sign("ssh", "short", ttl=600))
+        self.assertAlmostEqual(details["valid_before"] - details["valid_after"], 630, delta=2)
+
+    def test_no_ttl_anywhere_gives_the_768_hour_mount_default(self):
+        self.role("ssh", "unbounded", allowed_users="*", default_user="alice")
+        details = self.certificate(self.sign("ssh", "unbounded"))
+        self.assertAlmostEqual(details["valid_before"] - details["valid_after"],
+                               DEFAULT_TTL + 30, delta=2)
+
+    def test_mount_max_lease_ttl_bounds_roles_without_max_ttl(self):
+        self.ok("POST", "sys/mounts/short-mount",
+                {"type": "ssh", "config": {"max_lease_ttl": "2h"}})
+        self.ok("POST", "short-mount/config/ca", {"key_type": "ec"})
+        self.role("short-mount", "any", allowed_users="*", default_user="alice")
+        details = self.certificate(self.sign("short-mount", "any"))
+        self.assertAlmostEqual(details["valid_before"] - details["valid_after"], 7230, delta=2)
+        self.assertIn("ECDSA", details["Signing CA"])
+
+    def test_not_before_is_backdated(self):
+        self.role("ssh", "backdated", allowed_users="*", default_user="alice",
+                  not_before_duration="5m")
+        now = time.time()
+        self.assertAlmostEqual(self.certificate(self.sign("ssh", "backdated"))["valid_after"],
+                               now - 300, delta=3)
+        self.role("ssh", "default-nbd", allowed_users="*", default_user="alice")
+        self.assertAlmostEqual(self.certificate(self.sign("ssh", "default-nbd"))["valid_after"],
+                               now - 30, delta=3)
+
+    def test_extensions_defaults_and_refusal(self):
+        self.role("ssh", "ext", allowed_users="*", default_user="alice",
+                  allowed_extensions="permit-pty,permit-agent-forwarding",
+                  default_extensions={"permit-pty": ""})
+        self.assertEqual(self.certificate(self.sign("ssh", "ext"))["Extensions"], ["permit-pty"])
+        result = self.sign("ssh", "ext", extensions={"permit-X11-forwarding": ""})
+        self.assertEqual((result.status, result.errors),
+                         (400, ["extensions [permit-X11-forwarding] are not on allowed list"]))
+        granted = self.sign("ssh", "ext", extensions={"permit-agent-forwarding": ""})
+        self.assertEqual(self.certificate(granted)["Extensions"], ["permit-agent-forwarding"])
+
+    def test_critical_options_defaults_and_refusal(self):
+        self.role("ssh", "crit", allowed_users="*", default_user="alice",
+                  allowed_critical_options="force-command",
+                  default_critical_options={"force-command": "uptime"})
+        self.assertEqual(self.certificate(self.sign("ssh", "crit"))["Critical Options"],
+                         ["force-command uptime"])
+        result = self.sign("ssh", "crit", critical_options={"source-address": "10.0.0.0/8"})
+        self.assertEqual(result.errors, ["critical options not on allowed list: [source-address]"])
+
+    def test_allowed_user_key_lengths(self):
+        self.role("ssh", "rsa-only", allowed_users="*", default_user="alice",
+                  allowed_user_key_lengths={"rsa": [3072, 4096]})
+        result = self.sign("ssh", "rsa-only")
+        self.assertEqual(result.errors, ["public_key failed to meet the key requirements: "
+                                         "key of type ed25519 is not allowed"])
+        self.role("ssh", "ed-ok", allowed_users="*", default_user="alice",
+                  allowed_user_key_lengths={"ssh-ed25519": 0})
+        self.assertEqual(self.sign("ssh", "ed-ok").status, 200)
+
+    def test_unrecognized_parameters_warning(self):
+        self.role("ssh", "warn", allowed_users="*", default_user="alice")
+        result = self.sign("ssh", "warn", colour="blue", size=3)
+        self.assertEqual(result.json["warnings"],
+                         ["Endpoint ignored these unrecognized parameters: [colour size]"])
+
+    def test_public_key_parse_errors(self):
+        self.role("ssh", "parse", allowed_users="*", default_user="alice")
+        missing = self.call("PUT", "ssh/sign/parse", {})
+        self.assertEqual(missing.errors, ["missing public_key"])
+        result = self.call("PUT", "ssh/sign/parse", {"public_key": " " + self.user_key})
+        self.assertEqual(result.errors, ["failed to parse public_key as SSH key: "
+                                         "illegal base64 data at input byte 3"])
+        unknown = self.call("PUT", "ssh/sign/nope", {"public_key": self.user_key})
+        self.assertEqual(unknown.errors, ["Unknown role: nope"])
+
+    def test_host_certificates_follow_allowed_domains(self):
+        self.role("ssh", "hosts", allow_user_certificates=False, allow_host_certificates=True,
+                  allowed_domains="example.com", allow_subdomains=True)
+        details = self.certificate(self.sign("ssh", "hosts", cert_type="host",
+                                             valid_principals="web.example.com"))
+        self.assertIn("host certificate", details["Type"])
+        refused = self.sign("ssh", "hosts", cert_type="host", valid_principals="example.com")
+        self.assertEqual(refused.errors, ["example.com is not a valid value for valid_principals"])
+        user = self.sign("ssh", "hosts", valid_principals="web.example.com")
+        self.assertEqual(user.errors, ["cert_type 'user' is not allowed by role"])
+
+    def test_role_write_validation_and_read_back(self):
+        result = self.call("POST", "ssh/roles/invalid", {"key_type": "ca"})
+        self.assertEqual(result.errors, ["Either 'allow_user_certificates' or "
+                                         "'allow_host_certificates' must be set to 'true'"])
+        result = self.call("POST", "ssh/roles/invalid", {"key_type": "ca", "ttl": "2h",
+                                                          "max_ttl": "1h",
+                                                          "allow_user_certificates": True})
+        self.assertEqual(result.errors,
+                         ['"ttl" value must be less than "max_ttl" when both are specified'])
+        self.role("ssh", "readable", ttl="30m", max_ttl="2h", allowed_users="a")
+        data = self.ok("GET", "ssh/roles/readable").json["data"]
+        self.assertEqual((data["ttl"], data["max_ttl"], data["not_before_duration"]),
+                         (1800, 7200, 30))
+        self.assertEqual((data["key_type"], data["algorithm_signer"]), ("ca", "default"))
+
+    def test_ca_configuration_errors(self):
+        self.ok("POST", "sys/mounts/fresh", {"type": "ssh"})
+        self.assertEqual(self.call("GET", "fresh/public_key", token=None).json, {"errors": []})
+        unconfigured = self.call("GET", "fresh/config/ca")
+        self.assertEqual((unconfigured.status, unconfigured.errors),
+                         (400, ["keys haven't been configured yet"]))
+        self.role("fresh", "any", allowed_users="*", default_user="alice")
+        no_ca = self.sign("fresh", "any")
+        self.assertEqual(no_ca.status, 500)
+        self.assertIn("error creating signer: no keys configured", no_ca.errors[0])
+        both = self.call("POST", "fresh/config/ca",
+                         {"generate_signing_key": True, "public_key": self.user_key})
+        self.assertEqual(both.errors, ["public_key and private_key must not be set when "
+                                       "generate_signing_key is set to true"])
+        one = self.call("POST", "fresh/config/ca", {"public_key": self.user_key})
+        self.assertEqual(one.errors, ["only one of public_key and private_key set; both must be "
+                                      "set to use, or both must be blank to auto-generate"])
+        public = self.generate_key("imported-ca")
+        with open(os.path.join(self.workdir, "imported-ca"), encoding="utf-8") as handle:
+            private = handle.read()
+        self.ok("POST", "fresh/config/ca", {"public_key": public, "private_key": private},
+                status=(204,))
+        self.assertEqual(self.ok("GET", "fresh/config/ca").json["data"]["public_key"], public)
+        again = self.call("POST", "fresh/config/ca", {"key_type": "ed25519"})
+        self.assertEqual(again.errors,
+                         ["keys are already configured; delete them before reconfiguring"])
+        self.assertEqual(self.certificate(self.sign("fresh", "any"))["Principals"], ["alice"])
+
+    def test_rsa_ca_signs_with_rsa_sha2_256(self):
+        self.enable_ssh("rsa-ca", key_type="rsa", key_bits=2048)
+        self.role("rsa-ca", "any", allowed_users="*", default_user="alice")
+        details = self.certificate(self.sign("rsa-ca", "any"))
+        self.assertIn("(using rsa-sha2-256)", details["Signing CA"])
+
+
+class FaultsTest(StandinTestCase):
+    def setUp(self):
+        self.addCleanup(self.admin, "DELETE", "faults")
+
+    def test_sealed(self):
+        self.admin("POST", "faults", {"sealed": True})
+        health = self.call("GET", "sys/health", token=None)
+        self.assertEqual(health.status, 503)
+        self.assertTrue(health.json["sealed"])
+        self.assertNotIn("cluster_name", health.json)
+        self.assertTrue(self.call("GET", "sys/seal-status", token=None).json["sealed"])
+        result = self.call("GET", "auth/token/lookup-self")
+        self.assertEqual((result.status, result.errors), (503, ["Vault is sealed"]))
+
+    def test_status_once_hits_only_matching_paths_and_runs_out(self):
+        self.enable_ssh("ssh")
+        self.role("ssh", "dev", allowed_users="*", default_user="alice")
+        self.admin("POST", "faults", {"status_once": [503, 503], "path_prefix": "ssh/sign"})
+        self.assertEqual(self.sign("ssh", "dev").status, 503)
+        self.ok("GET", "auth/token/lookup-self")
+        second = self.sign("ssh", "dev")
+        self.assertEqual((second.status, second.errors), (503, ["Vault is sealed"]))
+        self.assertEqual(self.sign("ssh", "dev").status, 200)
+
+    def test_standby_redirect(self):
+        self.admin("POST", "faults", {"standby_redirect": "http://127.0.0.1:8200"})
+        result = self.call("GET", "auth/token/lookup-self?x=1")
+        self.assertEqual(result.status, 307)
+        self.assertEqual(result.headers["Location"],
+                         "http://127.0.0.1:8200/v1/auth/token/lookup-self?x=1")
+        health = self.call("GET", "sys/health", token=None)
+        self.assertEqual((health.status, health.json["standby"]), (429, True))
+        self.assertEqual(self.call("GET", "sys/health?standbyok=true", token=None).status, 200)
+
+    def test_rate_limited(self):
+        self.admin("POST", "faults", {"rate_limited": True})
+        result = self.call("GET", "auth/token/lookup-self")
+        expected = 'request path "auth/token/lookup-self": rate limit quota exceeded'
+        self.assertEqual((result.status, result.errors), (429, [expected]))
+        self.assertEqual(self.call("GET", "sys/health", token=None).status, 200)
+
+    def test_unknown_fault_is_refused(self):
+        self.assertEqual(self.admin("POST", "faults", {"meteor": True}).status, 400)
+
+    def test_request_log_records_and_redacts(self):
+        self.admin("DELETE", "requests")
+        self.call("POST", "sys/auth/up", {"type": "userpass"})
+        self.call("POST", "auth/up/users/dave", {"password": "hunter2"})
+        self.call("POST", "auth/up/login/dave", {"password": "hunter2"}, token=None)
+        entries = self.admin("GET", "requests").json
+        self.assertEqual([e["path"] for e in entries],
+                         ["/v1/sys/auth/up", "/v1/auth/up/users/dave", "/v1/auth/up/login/dave"])
+        create, login = entries[1], entries[2]
+        self.assertEqual((create["method"], create["status"], create["has_token"]),
+                         ("POST", 204, True))
+        self.assertEqual(create["headers"]["x-vault-token"], "<redacted>")
+        self.assertEqual(create["body"], {"password": "<redacted>"})
+        self.assertEqual((login["status"], login["has_token"]), (200, False))
+        self.assertEqual(self.admin("DELETE", "requests").status, 204)
+        self.assertEqual(self.admin("GET", "requests").json, [])
+
+
+class PersistenceTest(unittest.TestCase):
+    def test_state_dir_survives_a_restart(self):
+        workdir = tempfile.mkdtemp(prefix="vault-standin-state-")
+        self.addCleanup(shutil.rmtree, workdir, ignore_errors=True)
+        args = ("--state-dir", os.path.join(workdir, "state"), "--bootstrap")
+        first = Standin(workdir, args)
+        self.addCleanup(first.stop)
+        first.start()
+        root = {"X-Vault-Token": ROOT_TOKEN}
+        ca_key = first.request("GET", "/v1/ssh/public_key").text
+        create = first.request("POST", "/v1/auth/token/create", {"ttl": "1h"}, headers=root)
+        token = create.json["auth"]["client_token"]
+        first.stop()
+        second = Standin(workdir, args)
+        self.addCleanup(second.stop)
+        second.start()
+        self.assertEqual(second.request("GET", "/v1/ssh/public_key").text, ca_key)
+        self.assertEqual(second.request("GET", "/v1/auth/token/lookup-self", token=token).status,
+                         200)
+
+
+if __name__ == "__main__":
+    unittest.main()

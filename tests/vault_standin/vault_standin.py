@@ -1,0 +1,13 @@
+#!/usr/bin/env python3
+"""A HashiCorp Vault stand-in for sshcert's tests. See README.md next to this file.
+
+    python3 tests/vault_standin/vault_standin.py --port 0 --port-file FILE \
+        --root-token TOKEN [--state-dir DIR] [--bootstrap] [--record-secrets]
+"""
+
+import sys
+
+from standin.server import main
+
+if __name__ == "__main__":
+    sys.exit(main())
