@@ -7,6 +7,7 @@
 #include <toml++/toml.h>
 
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -108,6 +109,13 @@ private:
     std::optional<Error> error_;
 };
 
+bool valid_profile_name(const std::string& name) {
+    if (name.size() > 64 || name[0] == '.') return false;
+    for (char ch : name)
+        if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' && ch != '-') return false;
+    return true;
+}
+
 Error error_at(const std::string& origin, const toml::source_region& src, const std::string& what) {
     return Error{Errc::InvalidArgument, origin + ":" + std::to_string(src.begin.line) + ": " + what};
 }
@@ -125,6 +133,8 @@ std::optional<Error> read_profile(const toml::table& t, const std::string& origi
     r.reject_unknown();
     if (!r.error()) {
         if (p.name.empty()) r.fail_at(t.source(), "[[profile]] needs a name");
+        else if (!valid_profile_name(p.name))
+            r.fail_at(t.source(), "profile name '" + p.name + "' may use only letters, digits, '.', '_' and '-' (it names a socket file)");
         else if (p.role.empty()) r.fail_at(t.source(), "profile '" + p.name + "' needs a role (the Vault SSH role to sign with)");
         else if (p.hosts.empty()) r.fail_at(t.source(), "profile '" + p.name + "' needs hosts, e.g. hosts = [\"*.example.com\"]");
         else if (p.mount.empty()) r.fail_at(t.source(), "profile '" + p.name + "' has an empty mount");
@@ -168,10 +178,10 @@ Result<Config> parse(std::string_view text, const std::string& origin) {
     const toml::table& root = parsed.table();
     for (const auto& [k, v] : root) {
         std::string key(k.str());
-        if (key == "vault" || key == "auth") {
+        if (key == "vault" || key == "auth" || key == "agent") {
             if (!v.is_table()) return error_at(origin, v.source(), "[" + key + "] must be a table");
         } else if (key != "profile") {
-            return error_at(origin, k.source(), "unknown key '" + key + "' (expected [vault], [auth] or [[profile]])");
+            return error_at(origin, k.source(), "unknown key '" + key + "' (expected [vault], [auth], [agent] or [[profile]])");
         }
     }
 
@@ -196,6 +206,15 @@ Result<Config> parse(std::string_view text, const std::string& origin) {
         r.reject_unknown();
         if (!r.error() && c.auth.method != "token" && c.auth.method != "userpass")
             r.fail_at(auth->get("method")->source(), "[auth] method must be \"token\" or \"userpass\"");
+        if (r.error()) return *r.error();
+    }
+    if (const auto* agent = root.get_as<toml::table>("agent")) {
+        TableReader r(*agent, "[agent]", origin);
+        r.string("upstream_agent", c.agent.upstream_agent);
+        r.reject_unknown();
+        if (!r.error() && !c.agent.upstream_agent.empty() && c.agent.upstream_agent[0] != '/' &&
+            !c.agent.upstream_agent.starts_with("~/"))
+            r.fail_at(agent->get("upstream_agent")->source(), "[agent] upstream_agent must be an absolute path (or start with ~/)");
         if (r.error()) return *r.error();
     }
     if (const toml::node* profiles = root.get("profile")) {

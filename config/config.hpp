@@ -33,6 +33,12 @@ struct AuthSettings {
     std::string username;          ///< default user name for password methods
 };
 
+struct AgentSettings {
+    /// The user's previous ssh-agent socket: its keys are listed after ours and
+    /// their sign requests passed through. Empty: off.
+    std::string upstream_agent;
+};
+
 struct Profile {
     std::string name;
     std::vector<std::string> hosts;       ///< ssh_config-style patterns, "!" negates
@@ -48,6 +54,7 @@ struct Config {
     std::string source;  ///< the file read, or empty when defaults are in use
     VaultSettings vault;
     AuthSettings auth;
+    AgentSettings agent;
     std::vector<Profile> profiles;
 
     const Profile* find_profile(std::string_view name) const;

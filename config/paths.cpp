@@ -30,6 +30,9 @@ std::string runtime_dir(const Getenv& getenv) {
 
 std::string control_socket_path(const std::string& runtime_dir) { return runtime_dir + "/control.sock"; }
 std::string agent_socket_path(const std::string& runtime_dir) { return runtime_dir + "/agent.sock"; }
+std::string profile_agent_socket_path(const std::string& runtime_dir, const std::string& profile) {
+    return runtime_dir + "/agent-" + profile + ".sock";
+}
 
 Status check_private_dir(const std::string& dir) {
     struct stat st {};

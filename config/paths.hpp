@@ -20,6 +20,8 @@ std::string default_config_path(const Getenv& getenv);
 std::string runtime_dir(const Getenv& getenv);
 std::string control_socket_path(const std::string& runtime_dir);
 std::string agent_socket_path(const std::string& runtime_dir);
+/// The socket that offers only one profile's certificate: agent-<profile>.sock.
+std::string profile_agent_socket_path(const std::string& runtime_dir, const std::string& profile);
 
 /// Checks that `dir` is a real directory (not a symlink) owned by the
 /// current user with no group or other permissions.

@@ -3,6 +3,8 @@
 // No sockets here, so unit tests and fuzz targets call it directly.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "agent_codec.hpp"
@@ -10,17 +12,40 @@
 
 namespace sshcert {
 
+/// What the agent knows about one client connection.
+struct AgentSession {
+    std::uint64_t id = 0;
+    std::optional<std::string> profile;  ///< on a per-profile socket: serve only this profile
+    struct Binding {
+        wire::Bytes host_key;
+        wire::Bytes session_id;
+        bool forwarding = false;
+    };
+    std::vector<Binding> bindings;       ///< verified session-bind@openssh.com records, oldest first
+    std::vector<const void*> served;     ///< identities that signed on this connection (for status counts)
+};
+
 /// The identities an agent serves and the signing it can do with them.
 class AgentKeys {
 public:
     virtual ~AgentKeys() = default;
-    virtual std::vector<agent::Identity> identities() = 0;
-    /// Signs with the key whose (certificate) blob is `key_blob`; NotFound when none is held.
-    virtual Result<wire::Bytes> sign(wire::ByteView key_blob, wire::ByteView data, std::uint32_t flags) = 0;
+    virtual std::vector<agent::Identity> identities(const AgentSession& session) = 0;
+    /// Signs with the key whose (certificate) blob is `key_blob`; NotFound when none is served here.
+    virtual Result<wire::Bytes> sign(AgentSession& session, wire::ByteView key_blob, wire::ByteView data,
+                                     std::uint32_t flags) = 0;
 };
 
 /// Answers one request. Malformed, unknown and refused requests get FAILURE,
 /// as ssh-agent does; the connection stays usable.
-wire::Bytes handle_agent_message(AgentKeys& keys, wire::ByteView body);
+wire::Bytes handle_agent_message(AgentKeys& keys, AgentSession& session, wire::ByteView body);
+
+/// Records a session binding after verifying the server's signature, with
+/// OpenSSH's rules: no rebinding after a binding for authentication, no
+/// session identifier under two host keys, at most kMaxSessionBindings.
+Status bind_session(AgentSession& session, const agent::SessionBind& bind);
+
+/// Encodes an identities answer, leaving out identities that would push it
+/// past the 256 KiB message limit (ssh would refuse the whole answer).
+wire::Bytes encode_identities_within_limit(const std::vector<agent::Identity>& ids);
 
 }  // namespace sshcert

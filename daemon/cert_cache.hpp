@@ -33,7 +33,8 @@ struct HeldCert {
     wire::Bytes blob;  ///< the certificate as served to ssh
     Certificate cert;
     std::string serial_hex;
-    std::uint64_t signatures = 0;  ///< signatures served with it
+    std::uint64_t signatures = 0;   ///< signatures served with it
+    std::uint64_t connections = 0;  ///< agent connections it signed on
 };
 
 using Clock = std::function<std::uint64_t()>;  ///< Unix seconds; injected so tests control time

@@ -57,6 +57,8 @@ void Daemon::op_status(std::function<void(Json)> reply) {
     for (const auto& held : cache_.valid()) {
         Json c = control::to_json(summarize(*held));
         c["signatures"] = held->signatures;
+        c["connections"] = held->connections;
+        c["agent_socket"] = profile_socket_or_main(held->key.profile);
         certs.push_back(std::move(c));
     }
     Json result{{"vault_addr", vault_->address()},
@@ -65,7 +67,8 @@ void Daemon::op_status(std::function<void(Json)> reply) {
                 {"agent_socket", config::agent_socket_path(options_.runtime_dir)},
                 {"config", config_.source},
                 {"signatures", signatures_},
-                {"agent_connections", agent_server_ ? agent_server_->connections_accepted() : 0}};
+                {"agent_connections", agent_server_ ? agent_server_->connections_accepted() : 0},
+                {"upstream_agent", upstream_ ? upstream_->path() : ""}};
     if (token_) {
         control::TokenSummary t = token_->summary;
         t.ttl_seconds = token_->ttl_left(std::chrono::steady_clock::now());
@@ -131,7 +134,7 @@ void Daemon::op_ensure(const Json& request, std::function<void(Json)> reply) {
         if (!r) return reply(control::make_error_reply(r.error()));
         reply(control::make_reply({{"certificate", control::to_json(summarize(**r))},
                                    {"reused", reused},
-                                   {"agent_socket", config::agent_socket_path(options_.runtime_dir)}}));
+                                   {"agent_socket", profile_socket_or_main((*r)->key.profile)}}));
     });
 }
 

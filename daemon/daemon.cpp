@@ -7,6 +7,7 @@
 #include <ctime>
 #include <random>
 
+#include "framing.hpp"
 #include "limits.hpp"
 #include "log.hpp"
 #include "paths.hpp"
@@ -38,25 +39,18 @@ void Daemon::start() {
     if (auto st = config::make_private_dir(options_.runtime_dir); !st)
         throw StartupError("runtime directory: " + st.error().message);
 
-    FramedProtocol agent_proto{
-        .name = "agent",
-        .max_body = limits::kMaxAgentMessageBytes,
-        .idle_timeout = limits::kAgentIdleTimeout,
-        .on_message = [this](wire::ByteView body, FramedProtocol::Reply reply) { reply(handle_agent_message(*this, body)); },
-        .empty_frame_reply = [] { return agent::encode_failure(); },
-        .oversize_reply = nullptr,
-    };
     FramedProtocol control_proto{
         .name = "control",
         .max_body = limits::kMaxControlMessageBytes,
         .idle_timeout = limits::kControlIdleTimeout,
         .on_message =
-            [this](wire::ByteView body, FramedProtocol::Reply reply) {
+            [this](std::uint64_t, wire::ByteView body, FramedProtocol::Reply reply) {
                 auto send = [reply](control::Json j) { reply(control::encode(j)); };
                 auto request = control::decode(body);
                 if (!request) return send(control::make_error_reply(request.error()));
                 on_control(*request, send);
             },
+        .on_close = nullptr,
         .empty_frame_reply = [] { return control::encode(control::make_error_reply({Errc::InvalidMessage, "empty control frame"})); },
         .oversize_reply =
             [](std::size_t n) {
@@ -68,19 +62,79 @@ void Daemon::start() {
 
     auto agent_path = config::agent_socket_path(options_.runtime_dir);
     auto control_path = config::control_socket_path(options_.runtime_dir);
-    agent_server_ = std::make_unique<FramedServer>(io_, bind_private_socket(io_, agent_path), std::move(agent_proto));
-    bound_paths_.push_back(agent_path);
-    control_server_ = std::make_unique<FramedServer>(io_, bind_private_socket(io_, control_path), std::move(control_proto));
-    bound_paths_.push_back(control_path);
-    agent_server_->start();
-    control_server_->start();
+    agent_server_ = listen(agent_path, agent_protocol(std::nullopt));
+    control_server_ = listen(control_path, std::move(control_proto));
+    sync_profile_sockets();
+    if (!config_.agent.upstream_agent.empty()) {
+        std::string path = config_.agent.upstream_agent;
+        if (path.starts_with("~/")) path = std::string(std::getenv("HOME") ? std::getenv("HOME") : "") + path.substr(1);
+        if (path == agent_path) throw StartupError("[agent] upstream_agent points at sshcertd's own socket");
+        upstream_ = std::make_unique<UpstreamAgent>(io_, path);
+    }
     schedule_expiry_sweep();
     log::info("serving the agent on ", agent_path, " and control on ", control_path, "; Vault at ", vault_->address(),
-              ", ", config_.profiles.size(), " profile(s)", config_.source.empty() ? "" : " from " + config_.source);
+              ", ", config_.profiles.size(), " profile(s)", config_.source.empty() ? "" : " from " + config_.source,
+              upstream_ ? ", upstream agent " + upstream_->path() : "");
+}
+
+std::unique_ptr<FramedServer> Daemon::listen(const std::string& path, FramedProtocol protocol) {
+    auto server = std::make_unique<FramedServer>(io_, bind_private_socket(io_, path), std::move(protocol));
+    bound_paths_.push_back(path);
+    server->start();
+    return server;
+}
+
+FramedProtocol Daemon::agent_protocol(std::optional<std::string> profile) {
+    return FramedProtocol{
+        .name = profile ? "agent-" + *profile : "agent",
+        .max_body = limits::kMaxAgentMessageBytes,
+        .idle_timeout = limits::kAgentIdleTimeout,
+        .on_message =
+            [this, profile](std::uint64_t id, wire::ByteView body, FramedProtocol::Reply reply) {
+                auto [it, inserted] = agent_sessions_.try_emplace(id);
+                if (inserted) {
+                    it->second.id = id;
+                    it->second.profile = profile;
+                }
+                on_agent_message(it->second, body, std::move(reply));
+            },
+        .on_close = [this](std::uint64_t id) { agent_sessions_.erase(id); },
+        .empty_frame_reply = [] { return agent::encode_failure(); },
+        .oversize_reply = nullptr,
+    };
+}
+
+std::string Daemon::profile_socket_or_main(const std::string& profile) const {
+    return profile_servers_.count(profile) ? config::profile_agent_socket_path(options_.runtime_dir, profile)
+                                           : config::agent_socket_path(options_.runtime_dir);
+}
+
+void Daemon::sync_profile_sockets() {
+    for (auto it = profile_servers_.begin(); it != profile_servers_.end();) {
+        if (config_.find_profile(it->first)) {
+            ++it;
+            continue;
+        }
+        auto path = config::profile_agent_socket_path(options_.runtime_dir, it->first);
+        it->second->stop();
+        ::unlink(path.c_str());
+        std::erase(bound_paths_, path);
+        it = profile_servers_.erase(it);
+    }
+    for (const auto& p : config_.profiles) {
+        if (profile_servers_.count(p.name)) continue;
+        auto path = config::profile_agent_socket_path(options_.runtime_dir, p.name);
+        try {
+            profile_servers_[p.name] = listen(path, agent_protocol(p.name));
+        } catch (const StartupError& e) {
+            log::error("profile ", p.name, ": ", e.what());  // the main socket still serves it
+        }
+    }
 }
 
 void Daemon::stop() {
     if (agent_server_) agent_server_->stop();
+    for (auto& [name, server] : profile_servers_) server->stop();
     if (control_server_) control_server_->stop();
     renew_timer_.cancel();
     expiry_timer_.cancel();
@@ -105,23 +159,61 @@ Status Daemon::reload() {
         ++login_generation_;
         cache_.clear();
     }
+    if (agent_server_) sync_profile_sockets();
     log::info("configuration reloaded: ", config_.profiles.size(), " profile(s)");
     return ok_status();
 }
 
 // ---- agent ----------------------------------------------------------------
 
-std::vector<agent::Identity> Daemon::identities() { return cache_.identities(); }
+std::vector<agent::Identity> Daemon::identities(const AgentSession& session) {
+    std::vector<agent::Identity> out;
+    for (const auto& held : cache_.valid())
+        if (!session.profile || held->key.profile == *session.profile)
+            out.push_back({held->blob, "sshcert:" + held->key.profile + " " + held->cert.key_id});
+    return out;
+}
 
-Result<wire::Bytes> Daemon::sign(wire::ByteView key_blob, wire::ByteView data, std::uint32_t flags) {
+Result<wire::Bytes> Daemon::sign(AgentSession& session, wire::ByteView key_blob, wire::ByteView data, std::uint32_t flags) {
     HeldCert* held = cache_.find_by_blob(key_blob);
-    if (!held) return Error{Errc::NotFound, "no such identity"};
+    if (!held || (session.profile && held->key.profile != *session.profile)) return Error{Errc::NotFound, "no such identity"};
     auto sig = held->private_key->sign(data, flags);
-    if (sig) {
-        ++held->signatures;
-        ++signatures_;
+    if (!sig) return sig;
+    ++held->signatures;
+    ++signatures_;
+    if (std::find(session.served.begin(), session.served.end(), held) == session.served.end()) {
+        session.served.push_back(held);
+        ++held->connections;
     }
     return sig;
+}
+
+void Daemon::on_agent_message(AgentSession& session, wire::ByteView body, FramedProtocol::Reply reply) {
+    // The main socket passes what it cannot answer to the upstream agent, when one is configured.
+    if (upstream_ && !session.profile) {
+        auto request = agent::decode_request(body);
+        if (request && std::holds_alternative<agent::RequestIdentities>(*request)) {
+            auto ours = identities(session);
+            return upstream_->request(agent::encode_request_identities(),
+                                      [ours = std::move(ours), reply = std::move(reply)](Result<wire::Bytes> r) mutable {
+                                          if (!r) log::debug("upstream agent: ", r.error().message);
+                                          auto theirs = r ? agent::decode_identities(*r) : Result<std::vector<agent::Identity>>(r.error());
+                                          if (theirs)
+                                              for (auto& id : *theirs)
+                                                  if (std::none_of(ours.begin(), ours.end(), [&](const auto& o) { return o.key_blob == id.key_blob; }))
+                                                      ours.push_back(std::move(id));
+                                          reply(encode_identities_within_limit(ours));
+                                      });
+        }
+        if (request && std::holds_alternative<agent::SignRequest>(*request) &&
+            !cache_.find_by_blob(std::get<agent::SignRequest>(*request).key_blob)) {
+            return upstream_->request(encode_frame(body), [reply = std::move(reply)](Result<wire::Bytes> r) {
+                if (!r) log::warn("upstream agent: ", r.error().message);
+                reply(r ? encode_frame(*r) : agent::encode_failure());
+            });
+        }
+    }
+    reply(handle_agent_message(*this, session, body));
 }
 
 // ---- certificates -----------------------------------------------------------

@@ -5,6 +5,7 @@
 // and post their results back, so the loop never blocks.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 #include "config.hpp"
 #include "control_codec.hpp"
 #include "framed_server.hpp"
+#include "upstream_agent.hpp"
 #include "vault_client.hpp"
 
 namespace sshcert {
@@ -41,8 +43,18 @@ public:
 
 private:
     // AgentKeys
-    std::vector<agent::Identity> identities() override;
-    Result<wire::Bytes> sign(wire::ByteView key_blob, wire::ByteView data, std::uint32_t flags) override;
+    std::vector<agent::Identity> identities(const AgentSession& session) override;
+    Result<wire::Bytes> sign(AgentSession& session, wire::ByteView key_blob, wire::ByteView data,
+                             std::uint32_t flags) override;
+
+    /// The agent protocol for the main socket (profile empty) or one profile's socket.
+    FramedProtocol agent_protocol(std::optional<std::string> profile);
+    void on_agent_message(AgentSession& session, wire::ByteView body, FramedProtocol::Reply reply);
+    /// Opens agent-<profile>.sock for new profiles and closes those of removed ones.
+    void sync_profile_sockets();
+    std::unique_ptr<FramedServer> listen(const std::string& path, FramedProtocol protocol);
+    /// The socket to hand ssh for a profile: its own when open, else the main one.
+    std::string profile_socket_or_main(const std::string& profile) const;
 
     /// Handles one control request; `reply` gets the JSON reply.
     void on_control(const control::Json& request, std::function<void(control::Json)> reply);
@@ -71,6 +83,9 @@ private:
     std::uint64_t login_generation_ = 0;   ///< bumped by login/logout so stale renewals are dropped
     CertCache cache_;
     std::unique_ptr<FramedServer> agent_server_;
+    std::map<std::string, std::unique_ptr<FramedServer>> profile_servers_;  ///< agent-<profile>.sock
+    std::map<std::uint64_t, AgentSession> agent_sessions_;                 ///< by connection id
+    std::unique_ptr<UpstreamAgent> upstream_;
     std::unique_ptr<FramedServer> control_server_;
     std::vector<std::string> bound_paths_;
     asio::steady_timer renew_timer_;

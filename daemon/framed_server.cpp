@@ -11,6 +11,13 @@
 
 namespace sshcert {
 
+namespace {
+std::uint64_t next_connection_id() {
+    static std::uint64_t counter = 0;  // event-loop thread only
+    return ++counter;
+}
+}  // namespace
+
 void set_cloexec(int fd) {
     int flags = ::fcntl(fd, F_GETFD);
     if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
@@ -22,12 +29,10 @@ public:
                std::set<std::shared_ptr<Connection>>& owner, std::uint64_t id)
         : socket_(std::move(socket)), timer_(socket_.get_executor()), protocol_(protocol), owner_(owner), id_(id) {}
 
-    void start() {
-        arm_timer();
-        do_read();
-    }
+    void start() { do_read(); }
 
     void stop() {
+        if (socket_.is_open() && protocol_.on_close) protocol_.on_close(id_);
         boost::system::error_code ignored;
         socket_.close(ignored);
         timer_.cancel();
@@ -50,7 +55,9 @@ private:
         owner_.erase(shared_from_this());
     }
 
+    /// The idle deadline runs only while we wait for the client, never while a request is being handled.
     void do_read() {
+        arm_timer();
         std::size_t old = buffer_.size();
         buffer_.resize(old + limits::kReadChunkBytes);
         socket_.async_read_some(asio::buffer(buffer_.data() + old, limits::kReadChunkBytes),
@@ -60,7 +67,6 @@ private:
                                         if (ec != asio::error::operation_aborted) self->close();
                                         return;
                                     }
-                                    self->arm_timer();
                                     self->process();
                                 });
     }
@@ -80,9 +86,11 @@ private:
                 if (protocol_.oversize_reply) return do_write(protocol_.oversize_reply(f.body_size), /*then_close=*/true);
                 return close();
             case FrameCheck::Kind::Complete: {
+                timer_.cancel();
                 wire::Bytes body(buffer_.begin() + 4, buffer_.begin() + 4 + static_cast<std::ptrdiff_t>(f.body_size));
                 consume(4 + f.body_size);
-                protocol_.on_message(body, [self = shared_from_this()](wire::Bytes reply) { self->do_write(std::move(reply)); });
+                protocol_.on_message(id_, body,
+                                     [self = shared_from_this()](wire::Bytes reply) { self->do_write(std::move(reply)); });
                 OPENSSL_cleanse(body.data(), body.size());
                 return;
             }
@@ -96,6 +104,7 @@ private:
 
     void do_write(wire::Bytes reply, bool then_close = false) {
         if (!socket_.is_open()) return;
+        arm_timer();  // a client that never reads its replies is dropped, not waited on forever
         auto data = std::make_shared<wire::Bytes>(std::move(reply));
         asio::async_write(socket_, asio::buffer(*data),
                           [self = shared_from_this(), data, then_close](boost::system::error_code ec, std::size_t) {
@@ -139,7 +148,8 @@ void FramedServer::do_accept() {
             } else if (connections_.size() >= limits::kMaxConnections) {
                 log::warn(protocol_.name, ": ", connections_.size(), " connections open, refusing another");
             } else {
-                auto c = std::make_shared<Connection>(std::move(socket), protocol_, connections_, ++accepted_);
+                ++accepted_;
+                auto c = std::make_shared<Connection>(std::move(socket), protocol_, connections_, next_connection_id());
                 connections_.insert(c);
                 c->start();
             }

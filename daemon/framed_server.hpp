@@ -27,8 +27,11 @@ struct FramedProtocol {
     std::size_t max_body = 0;
     std::chrono::steady_clock::duration idle_timeout{};
     using Reply = std::function<void(wire::Bytes frame)>;
-    /// Handles one message body; calls `reply` exactly once, now or later, with a complete frame.
-    std::function<void(wire::ByteView body, Reply reply)> on_message;
+    /// Handles one message body from connection `id` (unique in the process); calls `reply`
+    /// exactly once, now or later, with a complete frame.
+    std::function<void(std::uint64_t id, wire::ByteView body, Reply reply)> on_message;
+    /// Optional: connection `id` is gone.
+    std::function<void(std::uint64_t id)> on_close;
     /// The reply to a zero-length frame (the connection stays open).
     std::function<wire::Bytes()> empty_frame_reply;
     /// Optional last words before an oversized frame closes the connection.
@@ -46,6 +49,7 @@ public:
     /// Closes the listener and every connection.
     void stop();
     std::size_t connection_count() const noexcept { return connections_.size(); }
+    /// Connections accepted since start.
     std::uint64_t connections_accepted() const noexcept { return accepted_; }
 
     class Connection;

@@ -44,6 +44,34 @@ wire::Bytes encode_failure() {
     return frame(std::move(w));
 }
 
+Result<SessionBind> decode_session_bind(wire::ByteView contents) {
+    wire::Reader r(contents);
+    auto host_key = r.string();
+    auto session_id = r.string();
+    auto signature = r.string();
+    auto forwarding = r.u8();
+    if (!r.ok() || !r.at_end()) return malformed("bad session-bind request");
+    if (session_id.size() > kMaxSessionIdBytes) return malformed("session identifier too long");
+    return SessionBind{{host_key.begin(), host_key.end()},
+                       {session_id.begin(), session_id.end()},
+                       {signature.begin(), signature.end()},
+                       forwarding != 0};
+}
+
+wire::Bytes encode_extension_failure() {
+    wire::Writer w;
+    w.u8(static_cast<std::uint8_t>(MsgType::ExtensionFailure));
+    return frame(std::move(w));
+}
+
+wire::Bytes encode_query_response(const std::vector<std::string_view>& extensions) {
+    wire::Writer w;
+    w.u8(static_cast<std::uint8_t>(MsgType::ExtensionResponse));
+    w.string(kQuery);
+    for (auto name : extensions) w.string(name);
+    return frame(std::move(w));
+}
+
 wire::Bytes encode_success() {
     wire::Writer w;
     w.u8(static_cast<std::uint8_t>(MsgType::Success));
@@ -65,13 +93,6 @@ wire::Bytes encode_sign_response(wire::ByteView signature_blob) {
     return frame(std::move(w));
 }
 
-wire::Bytes encode_extension_response(wire::ByteView contents) {
-    wire::Writer w;
-    w.u8(static_cast<std::uint8_t>(MsgType::ExtensionResponse));
-    w.raw(contents);
-    return frame(std::move(w));
-}
-
 wire::Bytes encode_request_identities() {
     wire::Writer w;
     w.u8(static_cast<std::uint8_t>(MsgType::RequestIdentities));
@@ -82,6 +103,13 @@ wire::Bytes encode_sign_request(wire::ByteView key_blob, wire::ByteView data, st
     wire::Writer w;
     w.u8(static_cast<std::uint8_t>(MsgType::SignRequest));
     w.string(key_blob).string(data).u32(flags);
+    return frame(std::move(w));
+}
+
+wire::Bytes encode_extension_request(std::string_view name, wire::ByteView contents) {
+    wire::Writer w;
+    w.u8(static_cast<std::uint8_t>(MsgType::Extension));
+    w.string(name).raw(contents);
     return frame(std::move(w));
 }
 

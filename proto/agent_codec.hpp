@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -57,16 +58,37 @@ struct Identity {
     std::string comment;
 };
 
+/// OpenSSH's session-bind@openssh.com extension (PROTOCOL.agent section 1).
+inline constexpr std::string_view kSessionBind = "session-bind@openssh.com";
+inline constexpr std::string_view kQuery = "query";
+/// OpenSSH's AGENT_MAX_SID_LEN: an exchange hash is at most 64 bytes; 128 leaves room.
+inline constexpr std::size_t kMaxSessionIdBytes = 128;
+/// OpenSSH's AGENT_MAX_SESSION_IDS: bindings recorded per connection (hops of forwarding).
+inline constexpr std::size_t kMaxSessionBindings = 16;
+
+struct SessionBind {
+    wire::Bytes host_key;    ///< the server's host key blob
+    wire::Bytes session_id;  ///< the exchange hash of the initial key exchange
+    wire::Bytes signature;   ///< the server's signature of session_id with host_key
+    bool is_forwarding = false;
+};
+/// Decodes the contents of a session-bind extension request (after the name).
+Result<SessionBind> decode_session_bind(wire::ByteView contents);
+
 /// Replies, each a complete frame (length prefix included).
 wire::Bytes encode_failure();
+/// SSH_AGENT_EXTENSION_FAILURE: the extension is known but its request failed.
+wire::Bytes encode_extension_failure();
+/// The reply to the "query" extension: the names of the extensions we support.
+wire::Bytes encode_query_response(const std::vector<std::string_view>& extensions);
 wire::Bytes encode_success();
 wire::Bytes encode_identities(const std::vector<Identity>& ids);
 wire::Bytes encode_sign_response(wire::ByteView signature_blob);
-wire::Bytes encode_extension_response(wire::ByteView contents);
 
 /// Requests, each a complete frame; used by tests, benchmarks and the fuzz corpus.
 wire::Bytes encode_request_identities();
 wire::Bytes encode_sign_request(wire::ByteView key_blob, wire::ByteView data, std::uint32_t flags);
+wire::Bytes encode_extension_request(std::string_view name, wire::ByteView contents);
 
 /// Parses an IDENTITIES_ANSWER body (client side of the protocol).
 Result<std::vector<Identity>> decode_identities(wire::ByteView body);

@@ -89,7 +89,7 @@ class BadInput(unittest.TestCase):
                     b"\x00\x00\x00\x01\xc8",                  # unknown type 200
                     b"\x00\x00\x00\x05\x0d\x00\x00\x00\x09",  # sign request cut inside the key blob
                     b"\x00\x00\x00\x03\x11\x00\x00",          # ADD_IDENTITY: never accepted
-                    b"\x00\x00\x00\x0a\x1b\x00\x00\x00\x05query"):  # extension we do not offer
+                    b"\x00\x00\x00\x0a\x1b\x00\x00\x00\x05nope!"):  # extension we do not offer
             s.sendall(bad)
             self.assertEqual(recv_frame(s), b"\x05", bad)
         s.sendall(REQUEST_IDENTITIES)

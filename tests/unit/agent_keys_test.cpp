@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include "agent_dispatch.hpp"
+#include "ssh_verify.hpp"
 #include "ssh_key.hpp"
 
 using namespace sshcert;
@@ -14,8 +15,8 @@ namespace {
 class OneKey : public AgentKeys {
 public:
     explicit OneKey(SshKey key) : key_(std::move(key)) {}
-    std::vector<agent::Identity> identities() override { return {{key_.public_blob(), "test"}}; }
-    Result<wire::Bytes> sign(wire::ByteView blob, wire::ByteView data, std::uint32_t flags) override {
+    std::vector<agent::Identity> identities(const AgentSession&) override { return {{key_.public_blob(), "test"}}; }
+    Result<wire::Bytes> sign(AgentSession&, wire::ByteView blob, wire::ByteView data, std::uint32_t flags) override {
         if (!std::ranges::equal(blob, key_.public_blob())) return Error{Errc::NotFound, "no such identity"};
         return key_.sign(data, flags);
     }
@@ -74,17 +75,87 @@ TEST_CASE("ssh key: ECDSA keys name their curve and sign") {
 
 TEST_CASE("agent dispatch: list, sign, and FAILURE for everything it cannot do") {
     OneKey keys(std::move(SshKey::generate(config::KeyType::Ed25519)).value());
-    auto list = handle_agent_message(keys, body_of(agent::encode_request_identities()));
+    AgentSession s;
+    auto handle = [&](const wire::Bytes& body) { return handle_agent_message(keys, s, body); };
+    auto list = handle(body_of(agent::encode_request_identities()));
     auto ids = agent::decode_identities(body_of(list));
     REQUIRE(ids.ok());
     REQUIRE(ids->size() == 1);
 
-    auto signed_reply = handle_agent_message(keys, body_of(agent::encode_sign_request((*ids)[0].key_blob, wire::Bytes{7}, 0)));
+    auto signed_reply = handle(body_of(agent::encode_sign_request((*ids)[0].key_blob, wire::Bytes{7}, 0)));
     CHECK(signed_reply[4] == static_cast<std::uint8_t>(agent::MsgType::SignResponse));
 
     const wire::Bytes failure = body_of(agent::encode_failure());
-    CHECK(body_of(handle_agent_message(keys, body_of(agent::encode_sign_request(wire::Bytes{1}, wire::Bytes{7}, 0)))) == failure);
-    CHECK(body_of(handle_agent_message(keys, wire::Bytes{17, 0, 0})) == failure);  // ADD_IDENTITY: we never take keys
-    CHECK(body_of(handle_agent_message(keys, wire::Bytes{13, 0, 0, 0, 9})) == failure);  // truncated sign request
-    CHECK(body_of(handle_agent_message(keys, wire::Bytes{27, 0, 0, 0, 5, 'q', 'u', 'e', 'r', 'y'})) == failure);
+    CHECK(body_of(handle(body_of(agent::encode_sign_request(wire::Bytes{1}, wire::Bytes{7}, 0)))) == failure);
+    CHECK(body_of(handle(wire::Bytes{17, 0, 0})) == failure);        // ADD_IDENTITY: we never take keys
+    CHECK(body_of(handle(wire::Bytes{13, 0, 0, 0, 9})) == failure);  // truncated sign request
+    CHECK(body_of(handle(body_of(agent::encode_extension_request("no-such@example.com", {})))) == failure);
+}
+
+TEST_CASE("agent dispatch: query lists the extensions we support, as OpenSSH 10 does") {
+    OneKey keys(std::move(SshKey::generate(config::KeyType::Ed25519)).value());
+    AgentSession s;
+    auto reply = body_of(handle_agent_message(keys, s, body_of(agent::encode_extension_request("query", {}))));
+    wire::Reader r(reply);
+    CHECK(r.u8() == static_cast<std::uint8_t>(agent::MsgType::ExtensionResponse));
+    CHECK(r.string_view() == "query");
+    std::vector<std::string> names;
+    while (r.ok() && !r.at_end()) names.emplace_back(r.string_view());
+    CHECK(names == std::vector<std::string>{"query", "session-bind@openssh.com"});
+}
+
+namespace {
+/// A session-bind request as ssh sends it: the host key signs the session identifier.
+wire::Bytes session_bind(const SshKey& host, const wire::Bytes& sid, bool forwarding, bool tamper = false) {
+    auto sig = host.sign(sid, agent::kFlagRsaSha2_512);
+    REQUIRE(sig.ok());
+    if (tamper) (*sig)[sig->size() - 1] ^= 1;
+    wire::Writer w;
+    w.string(host.public_blob()).string(sid).string(*sig).u8(forwarding ? 1 : 0);
+    return body_of(agent::encode_extension_request("session-bind@openssh.com", w.bytes()));
+}
+}  // namespace
+
+TEST_CASE("agent dispatch: session-bind is recorded only when the host's signature verifies") {
+    OneKey keys(std::move(SshKey::generate(config::KeyType::Ed25519)).value());
+    auto host = std::move(SshKey::generate(config::KeyType::EcdsaP256)).value();
+    wire::Bytes sid(32, 0x42);
+    const auto success = body_of(agent::encode_success());
+    const auto ext_failure = body_of(agent::encode_extension_failure());
+
+    AgentSession s;
+    CHECK(body_of(handle_agent_message(keys, s, session_bind(host, sid, false, /*tamper=*/true))) == ext_failure);
+    CHECK(s.bindings.empty());
+    CHECK(body_of(handle_agent_message(keys, s, session_bind(host, sid, false))) == success);
+    REQUIRE(s.bindings.size() == 1);
+    CHECK(s.bindings[0].host_key == host.public_blob());
+    // A connection bound for authentication is never rebound (OpenSSH's rule).
+    CHECK(body_of(handle_agent_message(keys, s, session_bind(host, wire::Bytes(32, 7), false))) == ext_failure);
+
+    AgentSession hops;
+    for (std::uint8_t i = 0; i < agent::kMaxSessionBindings; ++i)
+        CHECK(body_of(handle_agent_message(keys, hops, session_bind(host, wire::Bytes(32, i), true))) == success);
+    CHECK(body_of(handle_agent_message(keys, hops, session_bind(host, wire::Bytes(32, 99), true))) == ext_failure);
+}
+
+TEST_CASE("ssh signatures: every key type we generate verifies, tampering does not") {
+    for (auto type : {config::KeyType::Ed25519, config::KeyType::EcdsaP256, config::KeyType::EcdsaP384, config::KeyType::Rsa3072}) {
+        auto key = SshKey::generate(type);
+        REQUIRE(key.ok());
+        wire::Bytes data{'s', 'i', 'd'};
+        auto sig = key->sign(data, agent::kFlagRsaSha2_256);
+        REQUIRE(sig.ok());
+        CHECK(verify_ssh_signature(key->public_blob(), *sig, data).ok());
+        data[0] = 'S';
+        CHECK_FALSE(verify_ssh_signature(key->public_blob(), *sig, data).ok());
+    }
+}
+
+TEST_CASE("agent dispatch: an identities answer never exceeds the 256 KiB message limit") {
+    std::vector<agent::Identity> ids(100, agent::Identity{wire::Bytes(4000, 1), "c"});
+    auto frame = encode_identities_within_limit(ids);
+    CHECK(frame.size() - 4 <= 256 * 1024);
+    auto back = agent::decode_identities(body_of(frame));
+    REQUIRE(back.ok());
+    CHECK(back->size() == 65);
 }
