@@ -247,19 +247,22 @@ void Daemon::fetch_certificate(const CertKey& key, CertCache::Done done) {
             const auto& c = (*r)->cert;
             log::info("certificate for profile ", (*r)->key.profile, ": key_id=", c.key_id, " serial=", (*r)->serial_hex,
                       " key=", fingerprint_sha256(c.public_key), " valid_before=", c.valid_before);
-            schedule_expiry_sweep();
         } else {
             note_vault_error(r.error());
         }
-        done(std::move(r));
+        bool fetched = r.ok();
+        done(std::move(r));  // the cache holds it from here on
+        if (fetched) schedule_expiry_sweep();
     });
 }
 
 void Daemon::schedule_expiry_sweep() {
+    // Wake just after the next certificate expires (times are whole seconds), and at least every minute.
     auto next = cache_.next_expiry();
     auto now = unix_now();
-    auto wait = next && *next > now ? std::chrono::seconds(*next - now) : std::chrono::seconds(60);
-    expiry_timer_.expires_after(std::min<std::chrono::seconds>(wait, std::chrono::seconds(60)));
+    std::chrono::seconds wait(60);
+    if (next) wait = std::min(wait, std::chrono::seconds(*next > now ? *next - now + 1 : 1));
+    expiry_timer_.expires_after(wait);
     expiry_timer_.async_wait([this](boost::system::error_code ec) {
         if (ec) return;
         if (auto n = cache_.drop_expired()) log::info(n, " expired certificate(s) dropped and their keys wiped");

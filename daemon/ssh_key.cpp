@@ -134,10 +134,9 @@ Result<wire::Bytes> SshKey::sign(wire::ByteView data, std::uint32_t agent_flags)
         put_mpint(rs, ECDSA_SIG_get0_s(es.get()));
         w.string(ssh_key_type_name(type_)).string(rs.bytes());
     } else {
-        // RFC 8332: the flags choose SHA-512 or SHA-256; no flag means SHA-1 "ssh-rsa", which we never produce.
+        // RFC 8332: the flags choose SHA-512 or SHA-256. No flag asks for SHA-1 "ssh-rsa", which we never
+        // produce: SHA-256 is answered instead, which ssh-add -T accepts and a peer insisting on SHA-1 refuses.
         bool sha512 = (agent_flags & agent::kFlagRsaSha2_512) != 0;
-        if (!sha512 && (agent_flags & agent::kFlagRsaSha2_256) == 0)
-            return Error{Errc::InvalidArgument, "refusing an ssh-rsa (SHA-1) signature"};
         auto sig = digest_sign(pkey_.get(), sha512 ? EVP_sha512() : EVP_sha256(), data);
         if (!sig) return sig;
         w.string(sha512 ? "rsa-sha2-512" : "rsa-sha2-256").string(*sig);

@@ -24,7 +24,7 @@ public:
     config::KeyType type() const noexcept { return type_; }
 
     /// Signs `data` and returns an SSH signature blob. For RSA keys the agent
-    /// flags pick SHA-256 or SHA-512; a request for SHA-1 ("ssh-rsa") is refused.
+    /// flags pick SHA-512 or SHA-256; SHA-1 ("ssh-rsa") is never produced.
     Result<wire::Bytes> sign(wire::ByteView data, std::uint32_t agent_flags) const;
 
 private:

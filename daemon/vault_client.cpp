@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "vault_client.hpp"
 
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <stdexcept>
@@ -119,6 +122,10 @@ Result<HttpReply> VaultClient::perform_once(std::string_view method, const std::
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &reply);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    // Every descriptor of the daemon is close-on-exec, Vault connections included.
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, +[](void*, curlsocktype, curl_sockaddr* a) -> curl_socket_t {
+        return ::socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    });
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(settings_.timeout.count() * 1000));
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);

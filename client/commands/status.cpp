@@ -40,8 +40,10 @@ int cmd_status(const Context& ctx, bool json) {
         std::cout << "  " << c->profile << ": " << c->key_type << " for " << join(c->principals, ", ") << ", serial "
                   << c->serial << ", valid until " << format_time(c->valid_before) << " ("
                   << format_duration(static_cast<std::int64_t>(c->valid_before - std::min(now, c->valid_before)))
-                  << " left), " << j.value("signatures", 0) << " signature(s)\n"
-                  << "    key id " << c->key_id << ", " << c->fingerprint << "\n";
+                  << " left)\n"
+                  << "    key id " << c->key_id << ", " << c->fingerprint << "\n"
+                  << "    agent " << j.value("agent_socket", "") << ": " << j.value("signatures", 0) << " signature(s) on "
+                  << j.value("connections", 0) << " connection(s)\n";
     }
     return 0;
 }

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import unittest
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -222,9 +223,10 @@ class Daemon:
         if start:
             self.start()
 
-    def start(self, *args):
+    def start(self, *args, prefix=()):
+        """Starts sshcertd; `prefix` runs it through a wrapper such as setpriv."""
         self.log_file = open(self.log_path, "a")
-        self.proc = subprocess.Popen([SSHCERTD, "--verbose", *args], env=self.env,
+        self.proc = subprocess.Popen([*prefix, SSHCERTD, "--verbose", *args], env=self.env,
                                      stdout=self.log_file, stderr=subprocess.STDOUT)
         self._cleanup(lambda p=self.proc: stop_process(p))
         self._cleanup(self.log_file.close)
@@ -275,3 +277,43 @@ class Workdir:
         self.path = make_workdir()
         testcase.addCleanup(shutil.rmtree, self.path, True)
         self.cleanup = testcase.addCleanup
+
+
+PASSWORD = "correct horse battery staple"
+
+
+class VaultSshTestCase(unittest.TestCase):
+    """A Vault with an SSH engine (role 'dev' allows the login user and 'deploy'), a userpass user
+    'alice' allowed to sign, and an sshd trusting the CA, shared by a test class; a fresh
+    sshcertd per test."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = class_workdir(cls)
+        cls.vault = Vault(cls.tmp, cls.addClassCleanup)
+        v = cls.vault
+        cls.mount = f"ssh-{v.suffix}"
+        cls.userpass = f"userpass-{v.suffix}"
+        cls.ca_key = v.enable_ssh(cls.mount)
+        v.write_role(cls.mount, "dev", allowed_users=f"{LOGIN_USER},deploy", default_extensions={"permit-pty": ""},
+                     ttl="30m", max_ttl="1h")
+        v.write_policy(f"ssh-user-{v.suffix}", f'path "{cls.mount}/sign/*" {{ capabilities = ["create", "update"] }}')
+        v.enable_userpass(cls.userpass)
+        v.add_user(cls.userpass, "alice", PASSWORD, [f"ssh-user-{v.suffix}"])
+        cls.sshd = Sshd(cls.tmp, [cls.ca_key], cls.addClassCleanup)
+
+    def setUp(self):
+        self.work = Workdir(self)
+
+    def daemon(self, profiles=None, **kwargs):
+        if profiles is None:
+            profiles = profile_toml("local", ["127.0.0.1", "localhost"], "dev", mount=self.mount)
+        config = f'[auth]\nmethod = "userpass"\nmount = "{self.userpass}"\n\n' + profiles
+        return Daemon(self.work.path, self.vault.addr, config, self.work.cleanup, **kwargs)
+
+    def login(self, d, password=PASSWORD):
+        return d.sshcert("login", "--username", "alice", "--password-stdin", input=password + "\n")
+
+    def ssh(self, d, *args, destination=None):
+        dest = destination or f"{LOGIN_USER}@127.0.0.1"
+        return d.sshcert("ssh", *self.sshd.ssh_options(), dest, *args)
