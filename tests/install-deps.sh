@@ -10,6 +10,9 @@ packages=(
   openssh-client openssh-server python3 util-linux
 )
 
+# --fuzz: clang and its libFuzzer runtime, for tests/run-fuzz.sh.
+[ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-14-dev)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -228,14 +228,24 @@ class Daemon:
         self.log_file = open(self.log_path, "a")
         self.proc = subprocess.Popen([*prefix, SSHCERTD, "--verbose", *args], env=self.env,
                                      stdout=self.log_file, stderr=subprocess.STDOUT)
-        self._cleanup(lambda p=self.proc: stop_process(p))
         self._cleanup(self.log_file.close)
+        self._cleanup(self._stop_and_check, self.proc)
         wait_for(lambda: os.path.exists(self.control_socket) and os.path.exists(self.agent_socket),
                  "sshcertd's sockets", proc=self.proc)
 
     def log(self):
         with open(self.log_path, errors="replace") as f:
             return f.read()
+
+    def _stop_and_check(self, proc):
+        """Stops the daemon; a clean SIGTERM exits 0, and sanitizer reports fail the test."""
+        rc = stop_process(proc)
+        log = self.log()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if marker in log:
+                raise AssertionError(f"sshcertd reported a sanitizer error:\n{log[log.index(marker) - 200:][:4000]}")
+        if rc != 0:
+            raise AssertionError(f"sshcertd exited with {rc} after SIGTERM; log:\n{log[-3000:]}")
 
     def sshcert(self, *args, input=None, env=None, timeout=60):
         full_env = dict(self.env)

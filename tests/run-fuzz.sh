@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each from its
+# seed corpus for SSHCERT_FUZZ_SECONDS (default 30).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${SSHCERT_FUZZ_BUILD_DIR:-$top/build-fuzz}
+"$top/tests/install-deps.sh" --fuzz
+rm -rf "$build"
+CXX=clang++ cmake -S "$top" -B "$build" -DSSHCERT_FUZZ=ON -DSSHCERT_BUILD_TESTS=OFF \
+  -DSSHCERT_FUZZ_SECONDS="${SSHCERT_FUZZ_SECONDS:-30}" >/dev/null
+cmake --build "$build" -j"$(nproc)"
+cd "$build"
+ctest -L fuzz --output-on-failure
