@@ -88,19 +88,19 @@ def frames(stream):
 
 
 def main():
-    cleanups = []
-    work = make_workdir()
+    cleanups, work = [], make_workdir()
+    cleanup = lambda fn, *a: cleanups.append(lambda: fn(*a))  # noqa: E731  (addCleanup's signature)
     try:
-        vault = Vault(work, cleanups.append)
+        vault = Vault(work, cleanup)
         ca = vault.enable_ssh("ssh")
         vault.write_role("ssh", "dev", allowed_users=LOGIN_USER, default_extensions={"permit-pty": ""}, ttl="30m")
         vault.write_policy("dev", 'path "ssh/sign/*" { capabilities = ["update"] }')
         vault.enable_userpass("userpass")
         vault.add_user("userpass", "alice", PASSWORD, ["dev"])
-        sshd = Sshd(work, [ca], cleanups.append)
+        sshd = Sshd(work, [ca], cleanup)
         types = ["ed25519", "ecdsa-p256", "ecdsa-p384", "rsa-3072"]
         profiles = "".join(profile_toml(t, [f"{t}.test"], "dev", key_type=t) for t in types)
-        d = Daemon(work, vault.addr, '[auth]\nmethod = "userpass"\n' + profiles, cleanups.append)
+        d = Daemon(work, vault.addr, '[auth]\nmethod = "userpass"\n' + profiles, cleanup)
 
         control_proxy = os.path.join(work, "control-proxy.sock")
         agent_proxy = os.path.join(work, "agent-proxy.sock")
