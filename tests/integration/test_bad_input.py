@@ -131,7 +131,7 @@ class BadInput(unittest.TestCase):
         env = {"SSH_AUTH_SOCK": self.d.agent_socket, "PATH": os.environ["PATH"]}
         r = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "ssh-add", "-l"],
                            env=env, capture_output=True, text=True, timeout=10)
-        self.assertGreaterEqual(r.returncode, 1, r.stdout)
+        self.assertNotEqual(r.returncode, 0, r.stdout)  # an error, or SIGPIPE when it writes after the refusal
         self.assertNotIn("no identities", r.stdout)
         self.assertIn("refused a connection from uid 65534", self.d.log())
         self.assert_agent_alive()
