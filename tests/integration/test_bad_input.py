@@ -9,6 +9,7 @@ import socket
 import stat
 import struct
 import subprocess
+import time
 import unittest
 
 from harness import Daemon, Workdir
@@ -94,6 +95,24 @@ class BadInput(unittest.TestCase):
             self.assertEqual(recv_frame(s), b"\x05", bad)
         s.sendall(REQUEST_IDENTITIES)
         self.assertEqual(recv_frame(s)[:1], b"\x0c")
+
+    def test_a_client_that_never_reads_cannot_make_the_daemon_buffer(self):
+        def rss_kb():
+            with open(f"/proc/{self.d.proc.pid}/status") as f:
+                return int(next(l for l in f if l.startswith("VmRSS:")).split()[1])
+        before = rss_kb()
+        flooder = connect(self.d.agent_socket)
+        self.addCleanup(flooder.close)
+        flooder.setblocking(False)
+        sent, deadline = 0, time.monotonic() + 2
+        while time.monotonic() < deadline:
+            try:
+                sent += flooder.send(REQUEST_IDENTITIES * 4096)
+            except BlockingIOError:
+                time.sleep(0.01)  # the daemon stopped reading us: its reply to us is not being read
+        self.assertLess(sent, 8 * 1024 * 1024, "the daemon kept reading from a client that does not read")
+        self.assert_agent_alive()
+        self.assertLess(rss_kb() - before, 4096)
 
     def test_control_frames_over_the_limit_get_an_error_then_close(self):
         s = connect(self.d.control_socket)

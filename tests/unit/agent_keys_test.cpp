@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // SshKey signatures and the agent dispatcher, checked with OpenSSL as the verifier.
 #include <doctest/doctest.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "agent_dispatch.hpp"
@@ -50,6 +51,21 @@ TEST_CASE("ssh key: Ed25519 signatures verify against the public key blob") {
     CHECK(EVP_DigestVerify(ctx.get(), raw_sig.data(), raw_sig.size(), data.data(), data.size()) == 1);
     data[0] = 'j';
     CHECK(EVP_DigestVerify(ctx.get(), raw_sig.data(), raw_sig.size(), data.data(), data.size()) != 1);
+}
+
+TEST_CASE("ssh key: private keys live in OpenSSL's secure heap and leave nothing there when freed") {
+    // sshcertd initialises the secure heap at start (daemon/hygiene.cpp); it is locked and not dumped.
+    if (!CRYPTO_secure_malloc_initialized()) REQUIRE(CRYPTO_secure_malloc_init(256 * 1024, 32) == 1);
+    (void)SshKey::generate(config::KeyType::Ed25519);  // OpenSSL's random generator keeps its own state there from now on
+    for (auto type : {config::KeyType::Ed25519, config::KeyType::EcdsaP256, config::KeyType::Rsa3072}) {
+        std::size_t before = CRYPTO_secure_used();
+        {
+            auto key = SshKey::generate(type);
+            REQUIRE(key.ok());
+            CHECK(CRYPTO_secure_used() > before);
+        }
+        CHECK_MESSAGE(CRYPTO_secure_used() == before, config::to_string(type));
+    }
 }
 
 TEST_CASE("ssh key: RSA follows the SHA-2 flags and never signs SHA-1") {
