@@ -72,7 +72,7 @@ int cmd_login(const Context& ctx, const LoginOptions& opts) {
     if (!reply) return fail(reply.error());
     auto token = control::token_summary_from_json(*reply);
     if (!token) return fail(token.error());
-    std::cout << "Logged in to " << token->vault_addr << " as " << token->display_name << " (policies: "
+    (opts.report_on_stderr ? std::cerr : std::cout) << "Logged in to " << token->vault_addr << " as " << token->display_name << " (policies: "
               << join(token->policies, ", ") << "; token "
               << (token->ttl_seconds > 0 ? "expires in " + format_duration(token->ttl_seconds) : "never expires") << ")\n";
     return 0;

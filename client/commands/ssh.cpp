@@ -75,7 +75,7 @@ int cmd_ssh(const Context& ctx, const SshOptions& opts) {
     // Not logged in (or the token expired) at a terminal: log in as `sshcert login` would, then go on.
     if (!reply && reply.error().code == Errc::NotLoggedIn && ::isatty(STDIN_FILENO) && ::isatty(STDERR_FILENO)) {
         std::cerr << "sshcert: " << reply.error().message << "; logging in now\n";
-        if (int rc = cmd_login(ctx, LoginOptions{}); rc != 0) return rc;
+        if (int rc = cmd_login(ctx, LoginOptions{.report_on_stderr = true}); rc != 0) return rc;
         reply = ctx.daemon.call(ensure);
     }
     if (!reply) return fail(reply.error());
