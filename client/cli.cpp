@@ -95,7 +95,7 @@ int run(int argc, char** argv) {
 
     CloudInitOptions cloud_init;
     auto* cloud_init_cmd = app.add_subcommand("cloud-init", "print cloud-init user data that makes new instances trust the Vault SSH CA");
-    auto* ci_profile = cloud_init_cmd->add_option("-p,--profile", cloud_init.profile,
+    auto* ci_profile = cloud_init_cmd->add_option("--profile", cloud_init.profile,
                                                   "take the CA key from this profile's Vault mount (default: the first profile)");
     cloud_init_cmd->add_option("--ca-key-file", cloud_init.ca_key_files,
                                "take the CA key from FILE instead of Vault; repeat it to trust the old and the new CA during a rotation")
@@ -124,7 +124,7 @@ int run(int argc, char** argv) {
 
     CaOptions ca;
     auto* ca_cmd = app.add_subcommand("ca", "print the Vault SSH CA's public key, or a known_hosts line for the host CA");
-    auto* ca_profile = ca_cmd->add_option("-p,--profile", ca.profile, "the user CA of this profile's Vault mount (default: the first profile)");
+    auto* ca_profile = ca_cmd->add_option("--profile", ca.profile, "the user CA of this profile's Vault mount (default: the first profile)");
     auto* ca_host_mount = ca_cmd->add_option("--host-mount", ca.host_mount, "the CA of this Vault SSH mount instead (the one that signs host keys)")
                               ->type_name("MOUNT")->excludes(ca_profile);
     ca_cmd->add_option("--known-hosts", ca.known_hosts,
