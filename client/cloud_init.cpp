@@ -62,7 +62,9 @@ Status check_mapping(const PrincipalMapping& m, const std::string& given) {
 }
 
 /// "type base64" of a checked key line.
-std::string_view without_comment(std::string_view key_line) { return key_line.substr(0, key_line.find(' ', key_line.find(' ') + 1)); }
+std::string_view without_comment(std::string_view key_line) {
+    return key_line.substr(0, key_line.find(' ', key_line.find(' ') + 1));
+}
 
 std::string lines(const std::vector<std::string>& items) {
     std::string out;
@@ -115,7 +117,7 @@ std::string mime(const std::string& cloud_config) {
            "Content-Disposition: attachment; filename=\"sshcert.cfg\"\n"
            "Merge-Type: " + kMimeMergeType + "\n"
            "\n" + cloud_config +
-           "--" + boundary + "--\n";
+           "\n--" + boundary + "--\n";  // the line break before a boundary belongs to the boundary
 }
 
 }  // namespace

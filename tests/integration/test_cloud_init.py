@@ -163,12 +163,14 @@ class CloudInit(unittest.TestCase):
             "yaml", self.user_data("--ca-key-file", ca_files[0], "--ca-key-file", ca_files[1]))
 
         def schema(item):
-            (label, text) = item
+            (text, label) = item
             path = self.write("-".join(label) + ".cfg", text)
             return label, subprocess.run([CLOUD_INIT, "schema", "--config-file", path], capture_output=True, text=True)
 
+        # Each distinct document once (MIME and base64 carry the very bytes of the YAML): a run costs 0.5 s of CPU.
+        distinct = {text: label for label, text in reversed(documents.items())}
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
-            for label, r in pool.map(schema, documents.items()):
+            for label, r in pool.map(schema, distinct.items()):
                 with self.subTest(label=label):
                     self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
                     self.assertIn("Valid cloud-config", r.stdout)
@@ -181,7 +183,7 @@ class CloudInit(unittest.TestCase):
             self.assertEqual(set(yaml_doc), {"write_files", "runcmd"} | ({"bootcmd"} if style == "append" else set()))
             # One structure behind every format: the YAML reads back as the JSON says.
             self.assertEqual(yaml_doc, json.loads(documents[style, "json"].split("\n", 1)[1]))
-            self.assertEqual(documents[style, "mime"].rstrip("\n"), documents[style, "yaml"].rstrip("\n"))
+            self.assertEqual(documents[style, "mime"], documents[style, "yaml"])
             self.assertEqual(documents[style, "base64"], documents[style, "yaml"])
         keys_file = parse(documents["files", "yaml"])["write_files"][0]["content"]
         self.assertEqual(keys_file.splitlines()[1:], [self.ca_key, self.new_ca_key + " new CA"])
@@ -326,7 +328,7 @@ class CloudInit(unittest.TestCase):
         self.assertEqual(self.sshcert("ca", "--profile", "ops-new").stdout, self.new_ca_key + "\n")
         r = self.sshcert("ca", "--profile", "nope")
         self.assertEqual((r.returncode, r.stdout), (1, ""))
-        self.assertIn("no profile named 'nope'", r.stderr)
+        self.assertIn("no profile named 'nope' (profiles: ops, intruder, self, ops-new, self-new)", r.stderr)
 
     def test_ca_known_hosts_line_lets_ssh_trust_host_certificates_from_the_host_mount(self):
         r = self.sshcert("ca", "--host-mount", self.host_mount, "--known-hosts", "*.example.test")

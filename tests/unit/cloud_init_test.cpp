@@ -7,6 +7,7 @@
 
 #include "ca_keys.hpp"
 #include "cloud_init.hpp"
+#include "local_file.hpp"
 #include "ssh_wire.hpp"
 #include "version.hpp"
 #include "yaml_writer.hpp"
@@ -164,7 +165,7 @@ TEST_CASE("cloud-init mime: multipart/mixed with one text/cloud-config part that
     std::string mime = generated(inputs(ci::Format::Mime));
     CHECK(mime.starts_with("Content-Type: multipart/mixed; boundary=\"sshcert-user-data\"\nMIME-Version: 1.0\n\n"
                            "--sshcert-user-data\nContent-Type: text/cloud-config; charset=\"us-ascii\"\n"));
-    CHECK(mime.find("Merge-Type: list(append)+dict(no_replace,recurse_list)+str()\n\n" + yaml + "--sshcert-user-data--\n") !=
+    CHECK(mime.find("Merge-Type: list(append)+dict(no_replace,recurse_list)+str()\n\n" + yaml + "\n--sshcert-user-data--\n") !=
           std::string::npos);
 
     auto in = inputs(ci::Format::Mime);
@@ -244,6 +245,12 @@ TEST_CASE("CA keys from text: plain public keys only, each checked, comments kep
           "cut line 1: not an SSH public key: malformed ssh-ed25519 public key (truncated or with extra bytes)");
     CHECK(parse_ca_keys("ssh-dss AAAAB3NzaC1kc3MAAAAA\n", "dsa").error().message.find("unsupported key type 'ssh-dss'") !=
           std::string::npos);
+}
+
+TEST_CASE("local files: missing, a directory, endless") {
+    CHECK(read_local_file("/nonexistent/ca.pub", 100).error().code == Errc::NotFound);
+    CHECK(read_local_file("/", 100).error().message == "cannot read /: Is a directory");
+    CHECK(read_local_file("/dev/zero", 100).error().message == "/dev/zero is larger than 100 bytes");
 }
 
 TEST_CASE("known_hosts line for a host CA") {
