@@ -167,34 +167,51 @@ Status check_revoked_keys(std::string_view data, const std::string& origin) {
     return st;
 }
 
-Result<UserData> generate(const Inputs& in) {
-    if (in.ca_keys.empty()) return bad("no CA key to trust");
+namespace {
+
+/// The keys checked and rewritten; the same key from two files is listed once, whatever its comments say.
+Result<std::vector<std::string>> distinct_keys(const std::vector<std::string>& lines) {
+    if (lines.empty()) return bad("no CA key to trust");
     std::vector<std::string> keys;
-    for (std::size_t i = 0; i < in.ca_keys.size(); ++i) {
-        auto key = check_ca_key(in.ca_keys[i]);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        auto key = check_ca_key(lines[i]);
         if (!key) return bad("CA key " + std::to_string(i + 1) + ": " + key.error().message);
-        // The same key from two files is listed once, whatever its comments say.
         auto same = [&](const std::string& k) { return without_comment(k) == without_comment(*key); };
         if (std::none_of(keys.begin(), keys.end(), same)) keys.push_back(std::move(*key));
     }
-    std::vector<PrincipalMapping> mappings;  // one per user, in the order first given
-    for (const auto& m : in.principals) {
+    return keys;
+}
+
+/// One mapping per user, in the order the users were first given.
+Result<std::vector<PrincipalMapping>> merged(const std::vector<PrincipalMapping>& given) {
+    std::vector<PrincipalMapping> out;
+    for (const auto& m : given) {
         if (auto st = check_mapping(m, "principals for '" + m.user + "'"); !st) return st.error();
-        auto it = std::find_if(mappings.begin(), mappings.end(), [&](const auto& x) { return x.user == m.user; });
-        if (it == mappings.end()) it = mappings.insert(mappings.end(), PrincipalMapping{m.user, {}});
+        auto it = std::find_if(out.begin(), out.end(), [&](const auto& x) { return x.user == m.user; });
+        if (it == out.end()) it = out.insert(out.end(), PrincipalMapping{m.user, {}});
         for (const auto& p : m.principals)
             if (std::find(it->principals.begin(), it->principals.end(), p) == it->principals.end()) it->principals.push_back(p);
     }
+    return out;
+}
+
+}  // namespace
+
+Result<UserData> generate(const Inputs& in) {
+    auto keys = distinct_keys(in.ca_keys);
+    if (!keys) return keys.error();
+    auto mappings = merged(in.principals);
+    if (!mappings) return mappings.error();
     if (in.revoked_keys)
         if (auto st = check_revoked_keys(*in.revoked_keys, "the revoked keys"); !st) return st.error();
 
     std::string settings = std::string("TrustedUserCAKeys ") + kCaKeysPath + "\n";
-    if (!mappings.empty()) settings += std::string("AuthorizedPrincipalsFile ") + kPrincipalsDir + "/%u\n";
+    if (!mappings->empty()) settings += std::string("AuthorizedPrincipalsFile ") + kPrincipalsDir + "/%u\n";
     if (in.revoked_keys) settings += std::string("RevokedKeys ") + kRevokedKeysPath + "\n";
 
     Json files = Json::array();
-    files.push_back(file_entry(kCaKeysPath, "# SSH CA keys trusted for user certificates (sshcert user data)\n" + lines(keys)));
-    for (const auto& m : mappings)
+    files.push_back(file_entry(kCaKeysPath, "# SSH CA keys trusted for user certificates (sshcert user data)\n" + lines(*keys)));
+    for (const auto& m : *mappings)
         files.push_back(file_entry(std::string(kPrincipalsDir) + "/" + m.user,
                                    "# Certificate principals that may log in as " + m.user + " (sshcert user data)\n" + lines(m.principals)));
     if (in.revoked_keys) files.push_back(file_entry(kRevokedKeysPath, base64_lines(*in.revoked_keys), true));
