@@ -93,6 +93,48 @@ int run(int argc, char** argv) {
     auto* ssh_cmd = app.add_subcommand("ssh", "run ssh with a valid certificate: sshcert ssh [--profile P] [ssh options] [user@]host [command]");
     ssh_cmd->prefix_command();  // every argument belongs to ssh, option-looking or not
 
+    CloudInitOptions cloud_init;
+    auto* cloud_init_cmd = app.add_subcommand("cloud-init", "print cloud-init user data that makes new instances trust the Vault SSH CA");
+    auto* ci_profile = cloud_init_cmd->add_option("--profile", cloud_init.profile,
+                                                  "take the CA key from this profile's Vault mount (default: the first profile)");
+    cloud_init_cmd->add_option("--ca-key-file", cloud_init.ca_key_files,
+                               "take the CA key from FILE instead of Vault; repeat it to trust the old and the new CA during a rotation")
+        ->type_name("FILE")->allow_extra_args(false)->excludes(ci_profile);
+    cloud_init_cmd->add_option("--principals", cloud_init.principals,
+                               "USER=P1,P2: certificates naming P1 or P2 may log in as the local USER (an AuthorizedPrincipalsFile "
+                               "per user); repeatable. Once one user is mapped, unmapped users cannot log in with certificates")
+        ->type_name("USER=P1,P2")->allow_extra_args(false);
+    cloud_init_cmd->add_option("--style", cloud_init.style,
+                               "dropin (default): settings in /etc/ssh/sshd_config.d/10-sshcert.conf; append: settings written once "
+                               "into /etc/ssh/sshd_config itself (at its top), for images whose sshd has no drop-in directory")
+        ->type_name("STYLE");
+    cloud_init_cmd->add_option("--revoked-keys", cloud_init.revoked_keys,
+                               "ship FILE (a KRL from ssh-keygen -k, or a list of public keys) and set RevokedKeys")
+        ->type_name("FILE");
+    cloud_init_cmd->add_option("--format", cloud_init.format,
+                               "yaml (default); json; mime (multipart, to combine with other user data parts); base64 (of the "
+                               "YAML, for APIs that take base64 user data; fails past EC2's 16 KiB limit)")
+        ->type_name("FORMAT");
+    cloud_init_cmd->footer("The CA keys come from Vault's unauthenticated <mount>/public_key through sshcertd, or from --ca-key-file.\n"
+                           "Nothing is written to disk; redirect the output.\n\n"
+                           "Examples:\n"
+                           "  sshcert cloud-init --profile prod --principals ubuntu=ops,deploy > user-data.yaml\n"
+                           "  aws ec2 run-instances --image-id ami-... --user-data file://user-data.yaml ...\n"
+                           "  sshcert cloud-init --ca-key-file ca-old.pub --ca-key-file ca-new.pub --style append");
+
+    CaOptions ca;
+    auto* ca_cmd = app.add_subcommand("ca", "print the Vault SSH CA's public key, or a known_hosts line for the host CA");
+    auto* ca_profile = ca_cmd->add_option("--profile", ca.profile, "the user CA of this profile's Vault mount (default: the first profile)");
+    auto* ca_host_mount = ca_cmd->add_option("--host-mount", ca.host_mount, "the CA of this Vault SSH mount instead (the one that signs host keys)")
+                              ->type_name("MOUNT")->excludes(ca_profile);
+    ca_cmd->add_option("--known-hosts", ca.known_hosts,
+                       "print '@cert-authority PATTERN <key>' for ~/.ssh/known_hosts, so ssh trusts host certificates "
+                       "from --host-mount for hosts matching PATTERN (e.g. '*.example.com')")
+        ->type_name("PATTERN")->needs(ca_host_mount);
+    ca_cmd->footer("Examples:\n"
+                   "  sshcert ca --profile prod > /etc/ssh/trusted_user_ca_keys\n"
+                   "  sshcert ca --host-mount ssh-host --known-hosts '*.example.com' >> ~/.ssh/known_hosts");
+
     auto* version_cmd = app.add_subcommand("version", "print the version");
 
     app.require_subcommand(show_version ? 0 : 1);
@@ -111,6 +153,8 @@ int run(int argc, char** argv) {
     if (*login_cmd) return cmd_login(ctx, login);
     if (*status_cmd) return cmd_status(ctx, status_json);
     if (*logout_cmd) return cmd_logout(ctx);
+    if (*cloud_init_cmd) return cmd_cloud_init(ctx, cloud_init);
+    if (*ca_cmd) return cmd_ca(ctx, ca);
     if (*ssh_cmd) {
         auto opts = split_ssh_options(ssh_cmd->remaining());
         if (!opts) return fail(opts.error());

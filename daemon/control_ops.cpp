@@ -163,8 +163,9 @@ void Daemon::op_ca_keys(const Json& request, std::function<void(Json)> reply) {
         const config::Profile* p = profile_name ? config_.find_profile(*profile_name)
                                                 : (config_.profiles.empty() ? nullptr : &config_.profiles.front());
         if (!p)
-            return reply(control::make_error_reply({Errc::NotFound, profile_name ? "no profile named '" + *profile_name + "'"
-                                                                                 : "no profiles configured; pass --mount"}));
+            return reply(control::make_error_reply(
+                {Errc::NotFound, profile_name ? "no profile named '" + *profile_name + "' (profiles: " + profile_names(config_) + ")"
+                                              : "no profiles configured; add a [[profile]] whose mount is the Vault SSH CA's"}));
         mount = p->mount;
     }
     offload([vault = vault_, m = *mount] { return read_ca_public_key(*vault, m); },

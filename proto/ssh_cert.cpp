@@ -134,6 +134,19 @@ Result<KeyLine> parse_key_line(std::string_view line) {
     return k;
 }
 
+Result<KeyLine> parse_public_key_line(std::string_view line) {
+    auto k = parse_key_line(line);
+    if (!k) return k;
+    if (k->type.ends_with(kCertSuffix))
+        return Error{Errc::InvalidMessage, "'" + k->type + "' is a certificate, not a public key"};
+    wire::Reader r(k->blob);
+    r.string();  // the type, checked by parse_key_line
+    if (!skip_public_fields(k->type, r))
+        return Error{Errc::InvalidMessage, "unsupported key type '" + k->type + "' (use ssh-ed25519, ecdsa-sha2-* or ssh-rsa)"};
+    if (!r.ok() || !r.at_end()) return Error{Errc::InvalidMessage, "malformed " + k->type + " public key (truncated or with extra bytes)"};
+    return k;
+}
+
 std::string format_key_line(wire::ByteView blob, std::string_view comment) {
     wire::Reader r(blob);
     std::string line(r.string_view());

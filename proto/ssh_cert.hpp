@@ -47,6 +47,11 @@ struct KeyLine {
 };
 Result<KeyLine> parse_key_line(std::string_view line);
 
+/// parse_key_line for a key that is to be trusted (a CA key): only a plain
+/// public key of a type we know (Ed25519, ECDSA, RSA) whose blob holds exactly
+/// that key's fields; certificates and anything truncated are refused.
+Result<KeyLine> parse_public_key_line(std::string_view line);
+
 /// "type base64" for a blob whose first field is its type.
 std::string format_key_line(wire::ByteView blob, std::string_view comment = {});
 

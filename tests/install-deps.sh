@@ -8,6 +8,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev libssh-dev nlohmann-json3-dev libboost-dev
   libtomlplusplus-dev libcli11-dev doctest-dev
   openssh-client openssh-server python3 util-linux
+  cloud-init  # its schema check and write_files code judge our user data; brings python3-yaml
 )
 
 # --fuzz: clang and its libFuzzer runtime, for tests/run-fuzz.sh.
@@ -25,3 +26,8 @@ echo "Installing: ${missing[*]}"
 "${sudo[@]}" apt-get update -q
 # The package's own sshd service is not needed: tests start their own on a free loopback port.
 DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+# cloud-init is here only to judge the user data sshcert generates: keep it from
+# configuring this machine at its next boot.
+if [[ " ${missing[*]} " == *" cloud-init "* ]]; then
+  "${sudo[@]}" touch /etc/cloud/cloud-init.disabled
+fi

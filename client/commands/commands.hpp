@@ -45,4 +45,21 @@ struct SshOptions {
 };
 int cmd_ssh(const Context& ctx, const SshOptions& opts);
 
+struct CloudInitOptions {
+    std::optional<std::string> profile;      ///< whose Vault mount holds the CA (default: the first profile)
+    std::vector<std::string> ca_key_files;   ///< keys from files instead of Vault
+    std::vector<std::string> principals;     ///< "USER=P1,P2", as given
+    std::string style = "dropin";            ///< dropin | append
+    std::optional<std::string> revoked_keys; ///< KRL file
+    std::string format = "yaml";             ///< yaml | json | mime | base64
+};
+int cmd_cloud_init(const Context& ctx, const CloudInitOptions& opts);
+
+struct CaOptions {
+    std::optional<std::string> profile;      ///< user CA of this profile's mount
+    std::optional<std::string> host_mount;   ///< the mount that signs host keys
+    std::optional<std::string> known_hosts;  ///< host pattern for an @cert-authority line
+};
+int cmd_ca(const Context& ctx, const CaOptions& opts);
+
 }  // namespace sshcert::client

@@ -141,24 +141,29 @@ class Vault:
 
 
 class Sshd:
-    """OpenSSH's sshd on 127.0.0.1 accepting only certificates signed by the given CA keys."""
+    """OpenSSH's sshd on 127.0.0.1 accepting only certificates signed by the given CA keys.
 
-    def __init__(self, workdir, ca_keys, cleanup, extra_config=""):
+    With ca_keys=None the configuration names no CA; with start=False the caller
+    may build its own configuration from self.config_path and pass it to start()."""
+
+    def __init__(self, workdir, ca_keys, cleanup, extra_config="", start=True):
         self.dir = os.path.join(workdir, "sshd")
         os.makedirs(self.dir, exist_ok=True)
         self.port = free_port()
-        host_key = os.path.join(self.dir, "host_ed25519")
+        self.host_key = host_key = os.path.join(self.dir, "host_ed25519")
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", host_key], check=True)
-        ca_file = os.path.join(self.dir, "trusted_user_ca_keys")
-        with open(ca_file, "w") as f:
-            f.write("".join(k if k.endswith("\n") else k + "\n" for k in ca_keys))
-        config = os.path.join(self.dir, "sshd_config")
+        trusted = ""
+        if ca_keys is not None:
+            ca_file = os.path.join(self.dir, "trusted_user_ca_keys")
+            with open(ca_file, "w") as f:
+                f.write("".join(k if k.endswith("\n") else k + "\n" for k in ca_keys))
+            trusted = f"TrustedUserCAKeys {ca_file}\n"
+        self.config_path = config = os.path.join(self.dir, "sshd_config")
         with open(config, "w") as f:
             f.write(f"""ListenAddress 127.0.0.1:{self.port}
 HostKey {host_key}
 PidFile none
-TrustedUserCAKeys {ca_file}
-AuthorizedKeysFile none
+{trusted}AuthorizedKeysFile none
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PubkeyAuthentication yes
@@ -167,11 +172,16 @@ StrictModes no
 LogLevel VERBOSE
 {extra_config}
 """)
+        self.log_path = os.path.join(self.dir, "sshd.log")
+        self._cleanup = cleanup
+        if start:
+            self.start()
+
+    def start(self, config=None):
         if os.geteuid() == 0:
             os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # privilege separation directory
-        self.log_path = os.path.join(self.dir, "sshd.log")
-        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", config, "-E", self.log_path])
-        cleanup(lambda: stop_process(self.proc))
+        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", config or self.config_path, "-E", self.log_path])
+        self._cleanup(lambda: stop_process(self.proc))
 
         def listening():
             try:
