@@ -11,6 +11,10 @@
 #include "config.hpp"
 #include "control_client.hpp"
 
+namespace CLI {
+class App;
+}
+
 namespace sshcert::client {
 
 /// What every command gets: the config (if it loaded), how to reach the daemon, the environment.
@@ -43,5 +47,12 @@ struct SshOptions {
     std::vector<std::string> ssh_args;   ///< everything for ssh, untouched
 };
 int cmd_ssh(const Context& ctx, const SshOptions& opts);
+
+/// Prints the completion script for `shell` (bash or zsh), generated from `app`.
+int cmd_completion(CLI::App& app, const std::string& shell);
+
+int cmd_setup(const Context& ctx);
+/// `Host` blocks for ~/.ssh/config: each profile's host patterns, with IdentityAgent set to `agent_socket`.
+std::string ssh_config_advice(const config::Config& config, const std::string& agent_socket);
 
 }  // namespace sshcert::client
