@@ -10,6 +10,7 @@
 #include "limits.hpp"
 #include "log.hpp"
 #include "paths.hpp"
+#include "systemd.hpp"
 #include "unix_listener.hpp"
 #include "vault_ssh.hpp"
 
@@ -68,14 +69,19 @@ void Daemon::start() {
 
     auto agent_path = config::agent_socket_path(options_.runtime_dir);
     auto control_path = config::control_socket_path(options_.runtime_dir);
-    agent_server_ = std::make_unique<FramedServer>(io_, bind_private_socket(io_, agent_path), std::move(agent_proto));
-    bound_paths_.push_back(agent_path);
-    control_server_ = std::make_unique<FramedServer>(io_, bind_private_socket(io_, control_path), std::move(control_proto));
-    bound_paths_.push_back(control_path);
+    auto listen = [this](std::optional<int> passed_fd, const std::string& path) {
+        if (passed_fd) return adopt_listener(io_, *passed_fd, path);  // systemd's socket: never unlinked here
+        auto acceptor = bind_private_socket(io_, path);
+        bound_paths_.push_back(path);
+        return acceptor;
+    };
+    agent_server_ = std::make_unique<FramedServer>(io_, listen(options_.agent_fd, agent_path), std::move(agent_proto));
+    control_server_ = std::make_unique<FramedServer>(io_, listen(options_.control_fd, control_path), std::move(control_proto));
     agent_server_->start();
     control_server_->start();
     schedule_expiry_sweep();
-    log::info("serving the agent on ", agent_path, " and control on ", control_path, "; Vault at ", vault_->address(),
+    log::info("serving the agent on ", agent_path, " and control on ", control_path, options_.agent_fd || options_.control_fd ? " (socket-activated)" : "",
+              "; Vault at ", vault_->address(),
               ", ", config_.profiles.size(), " profile(s)", config_.source.empty() ? "" : " from " + config_.source);
 }
 
@@ -91,9 +97,11 @@ void Daemon::stop() {
 }
 
 Status Daemon::reload() {
+    systemd::notify_reloading();
     auto fresh = config::load(options_.config_path, [](const char* n) { return std::getenv(n); });
     if (!fresh) {
         log::error("reload failed, keeping the previous configuration: ", fresh.error().message);
+        systemd::notify("READY=1");
         return fresh.error();
     }
     bool vault_changed = fresh->vault.address != config_.vault.address;
@@ -106,7 +114,15 @@ Status Daemon::reload() {
         cache_.clear();
     }
     log::info("configuration reloaded: ", config_.profiles.size(), " profile(s)");
+    systemd::notify("READY=1");
+    publish_status();
     return ok_status();
+}
+
+void Daemon::publish_status() const {
+    auto n = cache_.valid().size();
+    systemd::notify("STATUS=" + (token_ ? "logged in as " + token_->summary.display_name : std::string("not logged in")) + ", " +
+                    std::to_string(n) + (n == 1 ? " certificate" : " certificates"));
 }
 
 // ---- agent ----------------------------------------------------------------
@@ -160,6 +176,7 @@ void Daemon::fetch_certificate(const CertKey& key, CertCache::Done done) {
             note_vault_error(r.error());
         }
         done(std::move(r));
+        publish_status();
     });
 }
 
@@ -170,7 +187,10 @@ void Daemon::schedule_expiry_sweep() {
     expiry_timer_.expires_after(std::min<std::chrono::seconds>(wait, std::chrono::seconds(60)));
     expiry_timer_.async_wait([this](boost::system::error_code ec) {
         if (ec) return;
-        if (auto n = cache_.drop_expired()) log::info(n, " expired certificate(s) dropped and their keys wiped");
+        if (auto n = cache_.drop_expired()) {
+            log::info(n, " expired certificate(s) dropped and their keys wiped");
+            publish_status();
+        }
         schedule_expiry_sweep();
     });
 }
@@ -183,6 +203,7 @@ void Daemon::note_vault_error(const Error& e) {
         token_.reset();
         ++login_generation_;
         renew_timer_.cancel();
+        publish_status();
     }
 }
 

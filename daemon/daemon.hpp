@@ -23,6 +23,8 @@ namespace sshcert {
 struct DaemonOptions {
     std::optional<std::string> config_path;  ///< --config; otherwise the XDG default
     std::string runtime_dir;                 ///< where the sockets live
+    std::optional<int> agent_fd;             ///< listening socket passed by systemd (name "agent"), owned from here on
+    std::optional<int> control_fd;           ///< the same for "control"; without one, start() binds its own
 };
 
 class Daemon : private AgentKeys {
@@ -32,12 +34,14 @@ public:
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
 
-    /// Binds the sockets and starts serving.
+    /// Adopts or binds the sockets and starts serving.
     void start();
     /// Stops serving; pending work is abandoned.
     void stop();
     /// Re-reads the config file; keeps the old one if the new one is bad.
     Status reload();
+    /// Tells systemd (STATUS=) who is logged in and how many certificates are held.
+    void publish_status() const;
 
 private:
     // AgentKeys

@@ -6,8 +6,10 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libcurl4-openssl-dev libssl-dev libssh-dev nlohmann-json3-dev libboost-dev
-  libtomlplusplus-dev libcli11-dev doctest-dev
+  libtomlplusplus-dev libcli11-dev doctest-dev libsystemd-dev
   openssh-client openssh-server python3 util-linux
+  # systemd-socket-activate, for the socket-activation tests
+  systemd
 )
 
 missing=()

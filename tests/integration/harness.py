@@ -194,7 +194,9 @@ LogLevel VERBOSE
 class Daemon:
     """sshcertd with its own HOME, XDG_RUNTIME_DIR and config, and a way to run sshcert against it."""
 
-    def __init__(self, workdir, vault_addr, config_toml, cleanup, start=True, env=None):
+    def __init__(self, workdir, vault_addr, config_toml, cleanup, start=True, env=None, sshcertd=SSHCERTD, sshcert=SSHCERT):
+        self.sshcertd_path = sshcertd
+        self.sshcert_path = sshcert
         self.home = os.path.join(workdir, "home")
         self.runtime = os.path.join(workdir, "run")
         self.config_dir = os.path.join(self.home, ".config", "sshcert")
@@ -224,12 +226,35 @@ class Daemon:
 
     def start(self, *args):
         self.log_file = open(self.log_path, "a")
-        self.proc = subprocess.Popen([SSHCERTD, "--verbose", *args], env=self.env,
+        self.proc = subprocess.Popen([self.sshcertd_path, "--verbose", *args], env=self.env,
                                      stdout=self.log_file, stderr=subprocess.STDOUT)
         self._cleanup(lambda p=self.proc: stop_process(p))
         self._cleanup(self.log_file.close)
         wait_for(lambda: os.path.exists(self.control_socket) and os.path.exists(self.agent_socket),
                  "sshcertd's sockets", proc=self.proc)
+
+    def start_socket_activated(self, names=("agent", "control"), notify=None):
+        """systemd-socket-activate listens on both sockets under the given FileDescriptorName=s and execs
+        sshcertd (same PID) on the first connection, as a socket unit would start sshcertd.service."""
+        os.makedirs(self.socket_dir, mode=0o700, exist_ok=True)
+        env = dict(self.env)
+        if notify is not None:
+            env["NOTIFY_SOCKET"] = notify.path
+        # systemd-socket-activate passes on only what -E names (and PATH, HOME, USER, TERM).
+        passed = [a for name in env if name not in ("PATH", "HOME", "USER") for a in ("-E", name)]
+        self.log_file = open(self.log_path, "a")
+        self.proc = subprocess.Popen(
+            ["systemd-socket-activate", "-l", self.agent_socket, "-l", self.control_socket,
+             "--fdname=" + ":".join(names), *passed, self.sshcertd_path, "--verbose"],
+            env=env, stdout=self.log_file, stderr=subprocess.STDOUT)
+        self._cleanup(lambda p=self.proc: stop_process(p))
+        self._cleanup(self.log_file.close)
+        wait_for(lambda: "Listening on " + self.control_socket in self.log(), "systemd-socket-activate to listen",
+                 proc=self.proc)
+
+    def program(self):
+        """What runs as self.proc now: systemd-socket-activate until the first connection, then sshcertd."""
+        return os.path.basename(os.readlink(f"/proc/{self.proc.pid}/exe"))
 
     def log(self):
         with open(self.log_path, errors="replace") as f:
@@ -238,13 +263,44 @@ class Daemon:
     def sshcert(self, *args, input=None, env=None, timeout=60):
         full_env = dict(self.env)
         full_env.update(env or {})
-        return subprocess.run([SSHCERT, *args], input=input, capture_output=True, text=True,
+        return subprocess.run([self.sshcert_path, *args], input=input, capture_output=True, text=True,
                               env=full_env, timeout=timeout)
 
     def agent_env(self):
         env = dict(self.env)
         env["SSH_AUTH_SOCK"] = self.agent_socket
         return env
+
+
+class NotifySocket:
+    """A datagram socket standing in for systemd's NOTIFY_SOCKET; collects what sd_notify sends."""
+
+    def __init__(self, workdir, cleanup):
+        self.path = os.path.join(workdir, "notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        cleanup(self.sock.close)
+        self.messages = []
+
+    def wait_for(self, field, timeout=10.0):
+        """Every message received up to and including the first with a line starting with `field`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, m in enumerate(self.messages):
+                if any(line.startswith(field) for line in m.split("\n")):
+                    taken, self.messages = self.messages[:i + 1], self.messages[i + 1:]
+                    return taken
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no {field} among the notifications {self.messages}")
+            self.sock.settimeout(left)
+            try:
+                self.messages.append(self.sock.recv(4096).decode())
+            except socket.timeout:
+                pass
+
+    def statuses(self, taken):
+        return [line[len("STATUS="):] for m in taken for line in m.split("\n") if line.startswith("STATUS=")]
 
 
 def profile_toml(name, hosts, role, mount="ssh", **extra):
