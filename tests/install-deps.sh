@@ -8,8 +8,9 @@ packages=(
   libcurl4-openssl-dev libssl-dev libssh-dev nlohmann-json3-dev libboost-dev
   libtomlplusplus-dev libcli11-dev doctest-dev libsystemd-dev
   openssh-client openssh-server python3 util-linux
-  # systemd-socket-activate, for the socket-activation tests
-  systemd
+  # packaging: systemd-analyze and systemd-socket-activate, cpack's dpkg-shlibdeps and file,
+  # lintian, man and groff for the man pages, both shells for the completions
+  systemd dpkg-dev file lintian man-db groff-base bash-completion zsh
 )
 
 missing=()
