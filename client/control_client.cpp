@@ -54,7 +54,7 @@ constexpr int kReplyTimeoutSeconds = 120;
 
 std::string daemon_start_command(const config::Getenv& getenv, bool systemd_booted) {
     if (systemd_booted && !config::find_user_unit(getenv, "sshcertd.socket").empty())
-        return "systemctl --user start sshcertd.socket";
+        return "systemctl --user start sshcertd.socket sshcertd-control.socket";
     return "sshcertd &";
 }
 

@@ -182,7 +182,7 @@ class LoginAndSsh(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("sshcertd is not running", r.stderr)
         # Which command depends on the host (see test_socket_activation); never a daemon started for us.
-        self.assertRegex(r.stderr, r"Start it with `(systemctl --user start sshcertd\.socket|sshcertd &)`")
+        self.assertRegex(r.stderr, r"Start it with `(systemctl --user start sshcertd\.socket sshcertd-control\.socket|sshcertd &)`")
         self.assertFalse(os.path.exists(d.control_socket))
 
     def test_vault_unreachable_names_the_address_tried(self):

@@ -109,7 +109,8 @@ class SocketActivation(unittest.TestCase):
         shutil.copytree(UNITS, unit_dir)
         r = self.d.sshcert("status")
         self.assertEqual(r.returncode, 2)
-        expected = "systemctl --user start sshcertd.socket" if os.path.isdir("/run/systemd/system") else "sshcertd &"
+        expected = ("systemctl --user start sshcertd.socket sshcertd-control.socket"
+                    if os.path.isdir("/run/systemd/system") else "sshcertd &")
         self.assertIn(f"Start it with `{expected}`", r.stderr)
         self.assertFalse(os.path.exists(self.d.control_socket), "the client never starts a daemon")
 

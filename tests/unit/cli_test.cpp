@@ -70,14 +70,14 @@ TEST_CASE("daemon start command: the socket unit only where systemd runs and the
     std::filesystem::create_directories(dir / "systemd" / "user");
     std::ofstream(dir / "systemd" / "user" / "sshcertd.socket") << "[Socket]\n";
     auto with_unit = env({{"XDG_CONFIG_HOME", dir.string()}});
-    CHECK(daemon_start_command(with_unit, true) == "systemctl --user start sshcertd.socket");
+    CHECK(daemon_start_command(with_unit, true) == "systemctl --user start sshcertd.socket sshcertd-control.socket");
     CHECK(daemon_start_command(with_unit, false) == "sshcertd &");
     std::filesystem::remove_all(dir);
 
     auto msg = daemon_not_running_message("/run/user/1/sshcert/control.sock", "Connection refused",
-                                          "systemctl --user start sshcertd.socket");
+                                          "systemctl --user start sshcertd.socket sshcertd-control.socket");
     CHECK(msg == "sshcertd is not running (Connection refused at /run/user/1/sshcert/control.sock). Start it with "
-                 "`systemctl --user start sshcertd.socket`, or run `sshcert setup` once to have it start at every login");
+                 "`systemctl --user start sshcertd.socket sshcertd-control.socket`, or run `sshcert setup` once to have it start at every login");
     CHECK(daemon_not_running_message("/s", "x", "sshcertd &").ends_with("Start it with `sshcertd &`"));
 }
 
