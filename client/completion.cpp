@@ -56,11 +56,12 @@ std::string sq(const std::string& text) {
     return out;
 }
 
-/// A zsh _arguments description: brackets and colons would end the field early.
+/// A zsh _arguments description, escaped as clap's generator does: brackets and colons
+/// would end the field early, and _arguments expands $ and backquotes.
 std::string zsh_help(const std::string& text) {
     std::string out;
     for (char ch : text) {
-        if (ch == '[' || ch == ']' || ch == ':' || ch == '\\') out += '\\';
+        if (std::string_view("[]:\\$`").find(ch) != std::string_view::npos) out += '\\';
         out += ch;
     }
     return sq(out);

@@ -80,8 +80,7 @@ void Daemon::start() {
     agent_server_->start();
     control_server_->start();
     schedule_expiry_sweep();
-    log::info("serving the agent on ", agent_path, " and control on ", control_path, options_.agent_fd || options_.control_fd ? " (socket-activated)" : "",
-              "; Vault at ", vault_->address(),
+    log::info("serving the agent on ", agent_path, " and control on ", control_path, "; Vault at ", vault_->address(),
               ", ", config_.profiles.size(), " profile(s)", config_.source.empty() ? "" : " from " + config_.source);
 }
 

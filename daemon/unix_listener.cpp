@@ -42,6 +42,7 @@ stream_protocol::acceptor adopt_listener(asio::io_context& io, int fd, const std
     boost::system::error_code ec;
     acceptor.assign(stream_protocol(), fd, ec);
     if (ec) throw StartupError("cannot use the socket systemd passed for " + expected_path + ": " + ec.message());
+    log::info("serving ", expected_path, " on the socket systemd passed");
     auto bound = acceptor.local_endpoint(ec).path();
     if (!ec && bound != expected_path)
         log::warn("systemd passed a socket bound to '", bound, "', but clients look for ", expected_path,

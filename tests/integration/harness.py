@@ -191,6 +191,34 @@ LogLevel VERBOSE
                 "-o", "IdentitiesOnly=no"]
 
 
+PASSWORD = "correct horse battery staple"
+
+
+class LoginSetup:
+    """What the login journey needs: a Vault with an SSH CA at mount ssh-<suffix>, role "dev"
+    signing for `allowed_users`, policy ssh-user-<suffix> allowing it, userpass user alice with
+    PASSWORD at userpass-<suffix>, and an sshd trusting the CA."""
+
+    def __init__(self, workdir, cleanup, allowed_users=LOGIN_USER, **role_options):
+        self.vault = v = Vault(workdir, cleanup)
+        self.mount = f"ssh-{v.suffix}"
+        self.userpass = f"userpass-{v.suffix}"
+        self.policy = f"ssh-user-{v.suffix}"
+        self.ca_key = v.enable_ssh(self.mount)
+        v.write_role(self.mount, "dev", allowed_users=allowed_users, **{
+            "default_extensions": {"permit-pty": ""}, "ttl": "30m", **role_options})
+        v.write_policy(self.policy, f'path "{self.mount}/sign/*" {{ capabilities = ["create", "update"] }}')
+        v.enable_userpass(self.userpass)
+        v.add_user(self.userpass, "alice", PASSWORD, [self.policy])
+        self.sshd = Sshd(workdir, [self.ca_key], cleanup)
+
+    def config_toml(self, profiles=None):
+        """A config that logs in as alice by default, with profile "local" for 127.0.0.1 unless given others."""
+        if profiles is None:
+            profiles = profile_toml("local", ["127.0.0.1", "localhost"], "dev", mount=self.mount)
+        return f'[auth]\nmethod = "userpass"\nmount = "{self.userpass}"\n\n' + profiles
+
+
 class Daemon:
     """sshcertd with its own HOME, XDG_RUNTIME_DIR and config, and a way to run sshcert against it."""
 

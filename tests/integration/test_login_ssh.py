@@ -8,35 +8,22 @@ import re
 import subprocess
 import unittest
 
-from harness import LOGIN_USER, SSHCERTD, Daemon, Sshd, Vault, Workdir, class_workdir, free_port, profile_toml
-
-PASSWORD = "correct horse battery staple"
+from harness import LOGIN_USER, PASSWORD, SSHCERTD, Daemon, LoginSetup, Workdir, class_workdir, free_port, profile_toml
 
 
 class LoginAndSsh(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = class_workdir(cls)
-        cls.vault = Vault(cls.tmp, cls.addClassCleanup)
-        v = cls.vault
-        cls.mount = f"ssh-{v.suffix}"
-        cls.userpass = f"userpass-{v.suffix}"
-        cls.ca_key = v.enable_ssh(cls.mount)
-        v.write_role(cls.mount, "dev", allowed_users=f"{LOGIN_USER},deploy", default_extensions={"permit-pty": ""},
-                     ttl="30m", max_ttl="1h")
-        v.write_policy(f"ssh-user-{v.suffix}", f'path "{cls.mount}/sign/*" {{ capabilities = ["create", "update"] }}')
-        v.enable_userpass(cls.userpass)
-        v.add_user(cls.userpass, "alice", PASSWORD, [f"ssh-user-{v.suffix}"])
-        cls.sshd = Sshd(cls.tmp, [cls.ca_key], cls.addClassCleanup)
+        f = LoginSetup(cls.tmp, cls.addClassCleanup, allowed_users=f"{LOGIN_USER},deploy", max_ttl="1h")
+        cls.fixture = f
+        cls.vault, cls.mount, cls.userpass, cls.ca_key, cls.sshd = f.vault, f.mount, f.userpass, f.ca_key, f.sshd
 
     def setUp(self):
         self.work = Workdir(self)
 
     def daemon(self, profiles=None, **kwargs):
-        if profiles is None:
-            profiles = profile_toml("local", ["127.0.0.1", "localhost"], "dev", mount=self.mount)
-        config = f'[auth]\nmethod = "userpass"\nmount = "{self.userpass}"\n\n' + profiles
-        return Daemon(self.work.path, self.vault.addr, config, self.work.cleanup, **kwargs)
+        return Daemon(self.work.path, self.vault.addr, self.fixture.config_toml(profiles), self.work.cleanup, **kwargs)
 
     def login(self, d, password=PASSWORD):
         return d.sshcert("login", "--username", "alice", "--password-stdin", input=password + "\n")

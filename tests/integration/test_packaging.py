@@ -13,7 +13,8 @@ import shutil
 import subprocess
 import unittest
 
-from harness import BUILD_DIR, LOGIN_USER, SOURCE_DIR, SSHCERT, SSHCERTD, Daemon, Sshd, Vault, Workdir, class_workdir, profile_toml
+from harness import (BUILD_DIR, LOGIN_USER, PASSWORD, SOURCE_DIR, SSHCERT, SSHCERTD, Daemon, LoginSetup, Workdir,
+                     class_workdir)
 
 UNITS = ["sshcertd.socket", "sshcertd-control.socket", "sshcertd.service"]
 UNIT_DIR = os.path.join(SOURCE_DIR, "packaging", "systemd")
@@ -21,7 +22,6 @@ MAN_DIR = os.path.join(BUILD_DIR, "packaging", "man")
 MAN_PAGES = ["sshcert.1", "sshcertd.1", "sshcert.toml.5"]
 COMPLETIONS = os.path.join(BUILD_DIR, "packaging", "completions")
 BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"
-PASSWORD = "correct horse battery staple"
 
 
 def run(*args, **kwargs):
@@ -209,16 +209,9 @@ class DebianPackage(unittest.TestCase):
             rc, lines = verify_units([f"/usr/lib/systemd/user/{u}" for u in UNITS], "/usr/share/man", runtime)
             self.assertEqual((rc, lines), (0, []))
 
-        vault = Vault(work.path, work.cleanup)
-        mount, userpass = f"ssh-{vault.suffix}", f"userpass-{vault.suffix}"
-        ca_key = vault.enable_ssh(mount)
-        vault.write_role(mount, "dev", allowed_users=LOGIN_USER, ttl="30m")
-        vault.write_policy(f"ssh-{vault.suffix}", f'path "{mount}/sign/*" {{ capabilities = ["create", "update"] }}')
-        vault.enable_userpass(userpass)
-        vault.add_user(userpass, "alice", PASSWORD, [f"ssh-{vault.suffix}"])
-        sshd = Sshd(work.path, [ca_key], work.cleanup)
-        config = f'[auth]\nmethod = "userpass"\nmount = "{userpass}"\n\n' + profile_toml("local", ["127.0.0.1"], "dev", mount=mount)
-        d = Daemon(work.path, vault.addr, config, work.cleanup, start=False,
+        fixture = LoginSetup(work.path, work.cleanup)
+        config = fixture.config_toml()
+        d = Daemon(work.path, fixture.vault.addr, config, work.cleanup, start=False,
                    sshcertd=os.path.join(usr, "bin", "sshcertd"), sshcert=os.path.join(usr, "bin", "sshcert"))
         if installed:
             # The system-wide conffile stands in for a user's own file.
@@ -228,7 +221,7 @@ class DebianPackage(unittest.TestCase):
         d.start()
         r = d.sshcert("login", "--username", "alice", "--password-stdin", input=PASSWORD + "\n")
         self.assertEqual(r.returncode, 0, r.stderr)
-        r = d.sshcert("ssh", *sshd.ssh_options(), f"{LOGIN_USER}@127.0.0.1", "echo installed-and-working")
+        r = d.sshcert("ssh", *fixture.sshd.ssh_options(), f"{LOGIN_USER}@127.0.0.1", "echo installed-and-working")
         self.assertEqual((r.returncode, r.stdout.strip()), (0, "installed-and-working"), r.stderr)
         status = d.sshcert("status", "--json")
         self.assertIn('"config": "/etc/sshcert/config.toml"' if installed else '"config": "' + d.config_path, status.stdout)

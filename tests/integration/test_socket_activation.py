@@ -9,9 +9,8 @@ import signal
 import subprocess
 import unittest
 
-from harness import LOGIN_USER, SOURCE_DIR, Daemon, NotifySocket, Sshd, Vault, Workdir, class_workdir, profile_toml
+from harness import LOGIN_USER, PASSWORD, SOURCE_DIR, Daemon, LoginSetup, NotifySocket, Workdir, class_workdir
 
-PASSWORD = "correct horse battery staple"
 UNITS = os.path.join(SOURCE_DIR, "packaging", "systemd")
 
 
@@ -19,23 +18,13 @@ UNITS = os.path.join(SOURCE_DIR, "packaging", "systemd")
 class SocketActivation(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = class_workdir(cls)
-        cls.vault = Vault(cls.tmp, cls.addClassCleanup)
-        v = cls.vault
-        cls.mount = f"ssh-{v.suffix}"
-        cls.userpass = f"userpass-{v.suffix}"
-        cls.ca_key = v.enable_ssh(cls.mount)
-        v.write_role(cls.mount, "dev", allowed_users=LOGIN_USER, default_extensions={"permit-pty": ""}, ttl="30m")
-        v.write_policy(f"ssh-user-{v.suffix}", f'path "{cls.mount}/sign/*" {{ capabilities = ["create", "update"] }}')
-        v.enable_userpass(cls.userpass)
-        v.add_user(cls.userpass, "alice", PASSWORD, [f"ssh-user-{v.suffix}"])
-        cls.sshd = Sshd(cls.tmp, [cls.ca_key], cls.addClassCleanup)
+        cls.fixture = LoginSetup(class_workdir(cls), cls.addClassCleanup)
+        cls.userpass, cls.sshd = cls.fixture.userpass, cls.fixture.sshd
 
     def setUp(self):
         self.work = Workdir(self)
-        config = (f'[auth]\nmethod = "userpass"\nmount = "{self.userpass}"\n\n' +
-                  profile_toml("local", ["127.0.0.1"], "dev", mount=self.mount))
-        self.d = Daemon(self.work.path, self.vault.addr, config, self.work.cleanup, start=False)
+        config = self.fixture.config_toml()
+        self.d = Daemon(self.work.path, self.fixture.vault.addr, config, self.work.cleanup, start=False)
         self.notify = NotifySocket(self.work.path, self.work.cleanup)
 
     def activate(self, names=("agent", "control")):
@@ -56,7 +45,8 @@ class SocketActivation(unittest.TestCase):
         agent = subprocess.run(["ssh-add", "-l"], env=self.d.agent_env(), capture_output=True, text=True)
         self.assertEqual(agent.returncode, 1, agent.stderr)  # served, and holding no identities
         self.assertIn("The agent has no identities", agent.stdout)
-        self.assertIn("(socket-activated)", self.d.log())
+        for path in (self.d.agent_socket, self.d.control_socket):
+            self.assertIn(f"serving {path} on the socket systemd passed", self.d.log())
 
     def test_login_ssh_and_logout_through_the_activated_daemon_show_in_its_status(self):
         self.activate()
@@ -96,6 +86,7 @@ class SocketActivation(unittest.TestCase):
         self.assertEqual(agent.returncode, 1, agent.stderr)
         self.notify.wait_for("READY=1")
         self.assertIn("closing socket 'sshcertd-control.socket'", self.d.log())
+        self.assertNotIn(f"serving {self.d.control_socket} on the socket systemd passed", self.d.log())
         r = self.d.sshcert("status")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.d.proc.send_signal(signal.SIGTERM)

@@ -12,8 +12,10 @@
 #include "cli.hpp"
 #include "commands/commands.hpp"
 #include "control_client.hpp"
+#include "fake_env.hpp"
 
 using namespace sshcert;
+using sshcert::test::env;
 using namespace sshcert::client;
 
 namespace {
@@ -28,14 +30,6 @@ std::pair<int, std::string> run_cli(std::vector<std::string> args) {
     int rc = run(static_cast<int>(argv.size()), argv.data());
     std::cout.rdbuf(old);
     return {rc, out.str()};
-}
-
-config::Getenv env(std::map<std::string, std::string> vars) {
-    auto shared = std::make_shared<std::map<std::string, std::string>>(std::move(vars));
-    return [shared](const char* name) -> const char* {
-        auto it = shared->find(name);
-        return it == shared->end() ? nullptr : it->second.c_str();
-    };
 }
 
 }  // namespace

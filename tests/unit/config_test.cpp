@@ -9,20 +9,15 @@
 #include <memory>
 
 #include "config.hpp"
+#include "fake_env.hpp"
 #include "host_match.hpp"
 #include "paths.hpp"
 
 using namespace sshcert;
+using sshcert::test::env;
 using namespace sshcert::config;
 
 namespace {
-config::Getenv env(std::map<std::string, std::string> vars) {
-    auto shared = std::make_shared<std::map<std::string, std::string>>(std::move(vars));
-    return [shared](const char* name) -> const char* {
-        auto it = shared->find(name);
-        return it == shared->end() ? nullptr : it->second.c_str();
-    };
-}
 
 std::string error_of(const std::string& toml) {
     auto r = parse(toml, "config.toml");
