@@ -71,7 +71,8 @@ int run(int argc, char** argv) {
                "Environment: VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPACE, VAULT_CACERT, VAULT_CAPATH, VAULT_SKIP_VERIFY,\n"
                "XDG_CONFIG_HOME, XDG_RUNTIME_DIR, SSHCERT_SSH (the ssh program to run).");
     std::optional<std::string> config_path;
-    app.add_option("-c,--config", config_path, "config file (default: $XDG_CONFIG_HOME/sshcert/config.toml)");
+    app.add_option("-c,--config", config_path, "config file (default: $XDG_CONFIG_HOME/sshcert/config.toml, else /etc/sshcert/config.toml)")
+        ->type_name("FILE");
     bool show_version = false;
     app.add_flag("--version", show_version, "print the version");
 
@@ -137,6 +138,12 @@ int run(int argc, char** argv) {
 
     auto* version_cmd = app.add_subcommand("version", "print the version");
 
+    std::string completion_shell;
+    auto* completion_cmd = app.add_subcommand("completion", "print a shell completion script, e.g. source <(sshcert completion bash)");
+    completion_cmd->add_option("shell", completion_shell, "bash or zsh")->required()->check(CLI::IsMember({"bash", "zsh"}));
+
+    auto* setup_cmd = app.add_subcommand("setup", "enable and start sshcertd's systemd user units; print the ~/.ssh/config lines");
+
     app.require_subcommand(show_version ? 0 : 1);
     try {
         app.parse(argc, argv);
@@ -148,13 +155,16 @@ int run(int argc, char** argv) {
         return 0;
     }
 
+    if (*completion_cmd) return cmd_completion(app, completion_shell);
+
     auto getenv = [](const char* n) { return std::getenv(n); };
-    Context ctx{getenv, config_path, ControlClient(config::runtime_dir(getenv))};
+    Context ctx{getenv, config_path, ControlClient(config::runtime_dir(getenv), daemon_start_command(getenv, systemd_booted()))};
     if (*login_cmd) return cmd_login(ctx, login);
     if (*status_cmd) return cmd_status(ctx, status_json);
     if (*logout_cmd) return cmd_logout(ctx);
     if (*cloud_init_cmd) return cmd_cloud_init(ctx, cloud_init);
     if (*ca_cmd) return cmd_ca(ctx, ca);
+    if (*setup_cmd) return cmd_setup(ctx);
     if (*ssh_cmd) {
         auto opts = split_ssh_options(ssh_cmd->remaining());
         if (!opts) return fail(opts.error());

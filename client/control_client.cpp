@@ -52,16 +52,24 @@ constexpr int kReplyTimeoutSeconds = 120;
 
 }  // namespace
 
-std::string daemon_not_running_message(const std::string& socket_path, const std::string& detail) {
-    return "sshcertd is not running (" + detail + " at " + socket_path +
-           "). Start it with `systemctl --user start sshcertd.socket` where the package is installed, "
-           "or run `sshcertd` in another terminal";
+std::string daemon_start_command(const config::Getenv& getenv, bool systemd_booted) {
+    if (systemd_booted && !config::find_user_unit(getenv, "sshcertd.socket").empty())
+        return "systemctl --user start sshcertd.socket sshcertd-control.socket";
+    return "sshcertd &";
+}
+
+bool systemd_booted() { return ::access("/run/systemd/system/", F_OK) == 0; }
+
+std::string daemon_not_running_message(const std::string& socket_path, const std::string& detail, const std::string& start_command) {
+    std::string msg = "sshcertd is not running (" + detail + " at " + socket_path + "). Start it with `" + start_command + "`";
+    if (start_command.starts_with("systemctl")) msg += ", or run `sshcert setup` once to have it start at every login";
+    return msg;
 }
 
 Result<control::Json> ControlClient::call(const control::Json& request) const {
     std::string path = config::control_socket_path(runtime_dir_);
     if (auto st = config::check_private_dir(runtime_dir_); !st) {
-        if (st.error().code == Errc::NotFound) return Error{Errc::DaemonUnavailable, daemon_not_running_message(path, "no socket directory")};
+        if (st.error().code == Errc::NotFound) return Error{Errc::DaemonUnavailable, daemon_not_running_message(path, "no socket directory", start_command_)};
         return Error{Errc::InvalidArgument, "refusing to talk to the daemon: " + st.error().message};
     }
     Fd sock{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
@@ -71,7 +79,7 @@ Result<control::Json> ControlClient::call(const control::Json& request) const {
     if (path.size() >= sizeof addr.sun_path) return Error{Errc::InvalidArgument, "socket path too long: " + path};
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     if (::connect(sock.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-        return Error{Errc::DaemonUnavailable, daemon_not_running_message(path, std::strerror(errno))};
+        return Error{Errc::DaemonUnavailable, daemon_not_running_message(path, std::strerror(errno), start_command_)};
     timeval tv{kReplyTimeoutSeconds, 0};
     ::setsockopt(sock.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 

@@ -7,13 +7,16 @@
 #include <string>
 
 #include "control_codec.hpp"
+#include "paths.hpp"
 #include "result.hpp"
 
 namespace sshcert::client {
 
 class ControlClient {
 public:
-    explicit ControlClient(std::string runtime_dir) : runtime_dir_(std::move(runtime_dir)) {}
+    /// `start_command` is what the "not running" message tells the user to run (see daemon_start_command).
+    ControlClient(std::string runtime_dir, std::string start_command)
+        : runtime_dir_(std::move(runtime_dir)), start_command_(std::move(start_command)) {}
 
     /// Sends `request` and returns the reply's result, or its error.
     Result<control::Json> call(const control::Json& request) const;
@@ -22,9 +25,17 @@ public:
 
 private:
     std::string runtime_dir_;
+    std::string start_command_;
 };
 
+/// How to start sshcertd here: its socket unit where a systemd user manager can
+/// run the installed units, else the daemon itself in the background. The
+/// client never starts a daemon, so systemd's never races a second one.
+std::string daemon_start_command(const config::Getenv& getenv, bool systemd_booted);
+/// sd_booted(3)'s test: the host runs systemd as its init.
+bool systemd_booted();
+
 /// The message shown when no daemon answers, with the command that starts one.
-std::string daemon_not_running_message(const std::string& socket_path, const std::string& detail);
+std::string daemon_not_running_message(const std::string& socket_path, const std::string& detail, const std::string& start_command);
 
 }  // namespace sshcert::client

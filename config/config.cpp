@@ -270,9 +270,10 @@ Status apply_vault_env(Config& config, const Getenv& getenv) {
     return ok_status();
 }
 
-Result<Config> load(const std::optional<std::string>& explicit_path, const Getenv& getenv) {
-    auto path = explicit_path ? *explicit_path : default_config_path(getenv);
-    auto config = load_file(path, explicit_path.has_value());
+Result<Config> load(const std::optional<std::string>& explicit_path, const Getenv& getenv, const std::string& system_path) {
+    auto config = load_file(explicit_path.value_or(default_config_path(getenv)), explicit_path.has_value());
+    // Without a file of their own, users get the system-wide one; the two are never merged.
+    if (config && config->source.empty() && !explicit_path) config = load_file(system_path, false);
     if (!config) return config;
     if (auto st = apply_vault_env(*config, getenv); !st) return st.error();
     return config;

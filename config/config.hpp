@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "paths.hpp"
 #include "result.hpp"
 
 namespace sshcert::config {
@@ -72,9 +73,10 @@ using Getenv = std::function<const char*(const char*)>;
 /// VAULT_SKIP_VERIFY on top of the file, as the Vault CLI does.
 Status apply_vault_env(Config& config, const Getenv& getenv);
 
-/// Loads the config the way both binaries do: `--config` path or the XDG
-/// default, then the environment.
-Result<Config> load(const std::optional<std::string>& explicit_path, const Getenv& getenv);
+/// Loads the config the way both binaries do: the `--config` path, else the
+/// XDG default, else (when the user has no file) `system_path`; then the environment.
+Result<Config> load(const std::optional<std::string>& explicit_path, const Getenv& getenv,
+                    const std::string& system_path = kSystemConfigPath);
 
 /// Parses "90", "90s", "15m", "1h30m", "2d" (Vault's duration forms) into seconds.
 std::optional<std::chrono::seconds> parse_duration(std::string_view text);

@@ -14,12 +14,48 @@ std::string home(const Getenv& getenv) {
     const char* h = getenv("HOME");
     return h && *h ? h : "/";
 }
+
+/// An XDG base directory: the variable when it holds an absolute path, else the default under $HOME.
+std::string xdg_dir(const Getenv& getenv, const char* variable, const char* default_under_home) {
+    const char* v = getenv(variable);
+    return (v && *v == '/') ? v : home(getenv) + default_under_home;
+}
+
+/// The absolute entries of a colon-separated XDG list, or `fallback` when it has none.
+std::vector<std::string> xdg_list(const Getenv& getenv, const char* variable, std::vector<std::string> fallback) {
+    std::vector<std::string> out;
+    std::string_view rest = getenv(variable) ? getenv(variable) : "";
+    while (!rest.empty()) {
+        auto colon = rest.find(':');
+        auto item = rest.substr(0, colon);
+        if (item.starts_with('/')) out.emplace_back(item);
+        rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
+    }
+    return out.empty() ? fallback : out;
+}
 }  // namespace
 
-std::string default_config_path(const Getenv& getenv) {
-    const char* xdg = getenv("XDG_CONFIG_HOME");
-    std::string base = (xdg && *xdg == '/') ? xdg : home(getenv) + "/.config";
-    return base + "/sshcert/config.toml";
+std::string default_config_path(const Getenv& getenv) { return xdg_dir(getenv, "XDG_CONFIG_HOME", "/.config") + "/sshcert/config.toml"; }
+
+std::vector<std::string> user_unit_dirs(const Getenv& getenv) {
+    std::vector<std::string> dirs{xdg_dir(getenv, "XDG_CONFIG_HOME", "/.config") + "/systemd/user"};
+    for (const auto& d : xdg_list(getenv, "XDG_CONFIG_DIRS", {"/etc/xdg"})) dirs.push_back(d + "/systemd/user");
+    dirs.emplace_back("/etc/systemd/user");
+    if (const char* rt = getenv("XDG_RUNTIME_DIR"); rt && *rt == '/') dirs.push_back(std::string(rt) + "/systemd/user");
+    dirs.emplace_back("/run/systemd/user");
+    dirs.push_back(xdg_dir(getenv, "XDG_DATA_HOME", "/.local/share") + "/systemd/user");
+    for (const auto& d : xdg_list(getenv, "XDG_DATA_DIRS", {"/usr/local/share", "/usr/share"})) dirs.push_back(d + "/systemd/user");
+    dirs.emplace_back("/usr/local/lib/systemd/user");
+    dirs.emplace_back("/usr/lib/systemd/user");
+    return dirs;
+}
+
+std::string find_user_unit(const Getenv& getenv, const std::string& name) {
+    for (const auto& dir : user_unit_dirs(getenv)) {
+        std::string path = dir + "/" + name;
+        if (::access(path.c_str(), F_OK) == 0) return path;
+    }
+    return {};
 }
 
 std::string runtime_dir(const Getenv& getenv) {

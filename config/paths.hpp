@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Where sshcert keeps its files, shared by daemon and client so both agree.
 //
-//   config   $XDG_CONFIG_HOME/sshcert/config.toml   (default ~/.config/sshcert/config.toml)
+//   config   $XDG_CONFIG_HOME/sshcert/config.toml   (default ~/.config/sshcert/config.toml),
+//            else the system-wide /etc/sshcert/config.toml (the package's conffile)
 //   sockets  $XDG_RUNTIME_DIR/sshcert/{control,agent}.sock
 //            without XDG_RUNTIME_DIR: /tmp/sshcert-<uid>/ (as tmux does), which must
 //            then be a directory we own with mode 0700, or nobody uses it.
@@ -9,6 +10,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "result.hpp"
 
@@ -16,12 +18,21 @@ namespace sshcert::config {
 
 using Getenv = std::function<const char*(const char*)>;
 
+/// The system-wide config, read when the user has none of their own.
+inline constexpr const char* kSystemConfigPath = "/etc/sshcert/config.toml";
+
 std::string default_config_path(const Getenv& getenv);
 std::string runtime_dir(const Getenv& getenv);
 std::string control_socket_path(const std::string& runtime_dir);
 std::string agent_socket_path(const std::string& runtime_dir);
 /// The socket that offers only one profile's certificate: agent-<profile>.sock.
 std::string profile_agent_socket_path(const std::string& runtime_dir, const std::string& profile);
+
+/// systemd's user unit search path (systemd.unit(5)), without the generator,
+/// transient and control directories, in systemd's order.
+std::vector<std::string> user_unit_dirs(const Getenv& getenv);
+/// The path of user unit `name` on that search path, or empty when it is not installed.
+std::string find_user_unit(const Getenv& getenv, const std::string& name);
 
 /// Checks that `dir` is a real directory (not a symlink) owned by the
 /// current user with no group or other permissions.

@@ -101,6 +101,7 @@ void Daemon::op_login(const Json& request, std::function<void(Json)> reply) {
                 if (!same_identity) cache_.clear();  // certificates carry the old identity's key id
                 schedule_token_renewal();
                 log::info("logged in to ", vault_->address(), " as ", token_->summary.display_name);
+                publish_status();
                 reply(control::make_reply(control::to_json(token_->summary)));
             });
 }
@@ -145,6 +146,7 @@ void Daemon::op_logout(std::function<void(Json)> reply) {
     if (!token_) return reply(control::make_reply({{"revoked", false}}));
     auto token = std::move(*token_);
     token_.reset();
+    publish_status();
     offload([vault = vault_, token = std::move(token)] { return revoke_self(*vault, token.token); },
             [reply = std::move(reply)](Status st) {
                 if (!st) log::warn("token revocation failed: ", st.error().message);

@@ -11,6 +11,7 @@
 #include "limits.hpp"
 #include "log.hpp"
 #include "paths.hpp"
+#include "systemd.hpp"
 #include "unix_listener.hpp"
 #include "vault_ssh.hpp"
 
@@ -62,8 +63,8 @@ void Daemon::start() {
 
     auto agent_path = config::agent_socket_path(options_.runtime_dir);
     auto control_path = config::control_socket_path(options_.runtime_dir);
-    agent_server_ = listen(agent_path, agent_protocol(std::nullopt));
-    control_server_ = listen(control_path, std::move(control_proto));
+    agent_server_ = listen(agent_path, agent_protocol(std::nullopt), options_.agent_fd);
+    control_server_ = listen(control_path, std::move(control_proto), options_.control_fd);
     sync_profile_sockets();
     if (!config_.agent.upstream_agent.empty()) {
         std::string path = config_.agent.upstream_agent;
@@ -77,9 +78,15 @@ void Daemon::start() {
               upstream_ ? ", upstream agent " + upstream_->path() : "");
 }
 
-std::unique_ptr<FramedServer> Daemon::listen(const std::string& path, FramedProtocol protocol) {
-    auto server = std::make_unique<FramedServer>(io_, bind_private_socket(io_, path), std::move(protocol));
-    bound_paths_.push_back(path);
+std::unique_ptr<FramedServer> Daemon::listen(const std::string& path, FramedProtocol protocol, std::optional<int> inherited_fd) {
+    std::unique_ptr<FramedServer> server;
+    if (inherited_fd) {
+        // systemd's socket: adopted, and never unlinked here.
+        server = std::make_unique<FramedServer>(io_, adopt_listener(io_, *inherited_fd, path), std::move(protocol));
+    } else {
+        server = std::make_unique<FramedServer>(io_, bind_private_socket(io_, path), std::move(protocol));
+        bound_paths_.push_back(path);
+    }
     server->start();
     return server;
 }
@@ -145,9 +152,11 @@ void Daemon::stop() {
 }
 
 Status Daemon::reload() {
+    systemd::notify_reloading();
     auto fresh = config::load(options_.config_path, [](const char* n) { return std::getenv(n); });
     if (!fresh) {
         log::error("reload failed, keeping the previous configuration: ", fresh.error().message);
+        systemd::notify("READY=1");
         return fresh.error();
     }
     bool vault_changed = fresh->vault.address != config_.vault.address;
@@ -161,7 +170,15 @@ Status Daemon::reload() {
     }
     if (agent_server_) sync_profile_sockets();
     log::info("configuration reloaded: ", config_.profiles.size(), " profile(s)");
+    systemd::notify("READY=1");
+    publish_status();
     return ok_status();
+}
+
+void Daemon::publish_status() const {
+    auto n = cache_.valid().size();
+    systemd::notify("STATUS=" + (token_ ? "logged in as " + token_->summary.display_name : std::string("not logged in")) + ", " +
+                    std::to_string(n) + (n == 1 ? " certificate" : " certificates"));
 }
 
 // ---- agent ----------------------------------------------------------------
@@ -253,6 +270,7 @@ void Daemon::fetch_certificate(const CertKey& key, CertCache::Done done) {
         bool fetched = r.ok();
         done(std::move(r));  // the cache holds it from here on
         if (fetched) schedule_expiry_sweep();
+        publish_status();
     });
 }
 
@@ -265,7 +283,10 @@ void Daemon::schedule_expiry_sweep() {
     expiry_timer_.expires_after(wait);
     expiry_timer_.async_wait([this](boost::system::error_code ec) {
         if (ec) return;
-        if (auto n = cache_.drop_expired()) log::info(n, " expired certificate(s) dropped and their keys wiped");
+        if (auto n = cache_.drop_expired()) {
+            log::info(n, " expired certificate(s) dropped and their keys wiped");
+            publish_status();
+        }
         schedule_expiry_sweep();
     });
 }
@@ -278,6 +299,7 @@ void Daemon::note_vault_error(const Error& e) {
         token_.reset();
         ++login_generation_;
         renew_timer_.cancel();
+        publish_status();
     }
 }
 

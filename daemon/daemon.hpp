@@ -25,6 +25,8 @@ namespace sshcert {
 struct DaemonOptions {
     std::optional<std::string> config_path;  ///< --config; otherwise the XDG default
     std::string runtime_dir;                 ///< where the sockets live
+    std::optional<int> agent_fd;             ///< listening socket passed by systemd (name "agent"), owned from here on
+    std::optional<int> control_fd;           ///< the same for "control"; without one, start() binds its own
 };
 
 class Daemon : private AgentKeys {
@@ -34,12 +36,14 @@ public:
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
 
-    /// Binds the sockets and starts serving.
+    /// Adopts or binds the sockets and starts serving.
     void start();
     /// Stops serving; pending work is abandoned.
     void stop();
     /// Re-reads the config file; keeps the old one if the new one is bad.
     Status reload();
+    /// Tells systemd (STATUS=) who is logged in and how many certificates are held.
+    void publish_status() const;
 
 private:
     // AgentKeys
@@ -52,7 +56,9 @@ private:
     void on_agent_message(AgentSession& session, wire::ByteView body, FramedProtocol::Reply reply);
     /// Opens agent-<profile>.sock for new profiles and closes those of removed ones.
     void sync_profile_sockets();
-    std::unique_ptr<FramedServer> listen(const std::string& path, FramedProtocol protocol);
+    /// Serves `protocol` on the socket systemd passed, or on one bound at `path`.
+    std::unique_ptr<FramedServer> listen(const std::string& path, FramedProtocol protocol,
+                                         std::optional<int> inherited_fd = std::nullopt);
     /// The socket to hand ssh for a profile: its own when open, else the main one.
     std::string profile_socket_or_main(const std::string& profile) const;
 

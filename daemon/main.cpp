@@ -10,6 +10,7 @@
 #include "hygiene.hpp"
 #include "log.hpp"
 #include "paths.hpp"
+#include "systemd.hpp"
 #include "unix_listener.hpp"
 #include "version.hpp"
 
@@ -32,22 +33,35 @@ int main(int argc, char** argv) {
     }
     log::set_verbose(verbose);
 
+    // Taken first, so LISTEN_* are unset and unusable descriptors closed whatever happens next.
+    auto passed = systemd::adopt_listeners(systemd::take_passed_fds(), {"agent", "control"});
+    auto passed_fd = [&](const std::string& name) -> std::optional<int> {
+        auto it = passed.find(name);
+        return it == passed.end() ? std::nullopt : std::optional<int>(it->second);
+    };
+    auto startup_failed = [](const std::string& message) {
+        log::error(message);
+        systemd::notify("STATUS=" + message);
+        return 1;
+    };
     auto getenv = [](const char* n) { return std::getenv(n); };
     try {
         auto config = config::load(config_path, getenv);
-        if (!config) {
-            log::error(config.error().message);
-            return 1;
-        }
+        if (!config) return startup_failed(config.error().message);
         CurlGlobal curl;
         asio::io_context io{1};
-        Daemon daemon(io, DaemonOptions{config_path, config::runtime_dir(getenv)}, std::move(*config));
+        Daemon daemon(io, DaemonOptions{config_path, config::runtime_dir(getenv), passed_fd("agent"), passed_fd("control")},
+                      std::move(*config));
         daemon.start();
+        systemd::notify("READY=1");
+        daemon.publish_status();
 
+        // A clean stop exits 0, so systemd does not mark the unit failed (as ssh-agent does).
         asio::signal_set stop_signals(io, SIGTERM, SIGINT);
         stop_signals.async_wait([&](boost::system::error_code ec, int sig) {
             if (ec) return;
             log::info("signal ", sig, " received, shutting down");
+            systemd::notify("STOPPING=1");
             daemon.stop();
             io.stop();
         });
@@ -63,10 +77,8 @@ int main(int argc, char** argv) {
         io.run();
         return 0;
     } catch (const StartupError& e) {
-        log::error(e.what());
-        return 1;
+        return startup_failed(e.what());
     } catch (const std::exception& e) {
-        log::error("fatal: ", e.what());
-        return 1;
+        return startup_failed(std::string("fatal: ") + e.what());
     }
 }

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "log.hpp"
+
 namespace sshcert {
 
 stream_protocol::acceptor bind_private_socket(asio::io_context& io, const std::string& path) {
@@ -32,6 +34,19 @@ stream_protocol::acceptor bind_private_socket(asio::io_context& io, const std::s
     ::umask(old);
     if (ec) throw StartupError("cannot bind " + path + ": " + ec.message());
     acceptor.listen(asio::socket_base::max_listen_connections);
+    return acceptor;
+}
+
+stream_protocol::acceptor adopt_listener(asio::io_context& io, int fd, const std::string& expected_path) {
+    stream_protocol::acceptor acceptor(io);
+    boost::system::error_code ec;
+    acceptor.assign(stream_protocol(), fd, ec);
+    if (ec) throw StartupError("cannot use the socket systemd passed for " + expected_path + ": " + ec.message());
+    log::info("serving ", expected_path, " on the socket systemd passed");
+    auto bound = acceptor.local_endpoint(ec).path();
+    if (!ec && bound != expected_path)
+        log::warn("systemd passed a socket bound to '", bound, "', but clients look for ", expected_path,
+                  "; check ListenStream= in the socket unit");
     return acceptor;
 }
 

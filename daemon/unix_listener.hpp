@@ -20,6 +20,9 @@ struct StartupError : std::runtime_error {
 
 /// Binds `path` for listening; a stale socket file is replaced, a live one is an error.
 stream_protocol::acceptor bind_private_socket(asio::io_context& io, const std::string& path);
+/// Serves a listening socket that systemd bound (and will unlink); warns when it is
+/// not at `expected_path`, where clients look for it.
+stream_protocol::acceptor adopt_listener(asio::io_context& io, int fd, const std::string& expected_path);
 
 /// SO_PEERCRED as an Asio GettableSocketOption.
 struct PeerCred {

@@ -6,9 +6,12 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libcurl4-openssl-dev libssl-dev libssh-dev nlohmann-json3-dev libboost-dev
-  libtomlplusplus-dev libcli11-dev doctest-dev
+  libtomlplusplus-dev libcli11-dev doctest-dev libsystemd-dev
   openssh-client openssh-server python3 util-linux
   cloud-init  # its schema check and write_files code judge our user data; brings python3-yaml
+  # packaging: systemd-analyze and systemd-socket-activate, cpack's dpkg-shlibdeps and file,
+  # lintian, man and groff for the man pages, both shells for the completions
+  systemd dpkg-dev file lintian man-db groff-base bash-completion zsh
 )
 
 # --fuzz: clang and its libFuzzer runtime, for tests/run-fuzz.sh.

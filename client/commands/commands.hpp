@@ -11,6 +11,10 @@
 #include "config.hpp"
 #include "control_client.hpp"
 
+namespace CLI {
+class App;
+}
+
 namespace sshcert::client {
 
 /// What every command gets: the config (if it loaded), how to reach the daemon, the environment.
@@ -61,5 +65,13 @@ struct CaOptions {
     std::optional<std::string> known_hosts;  ///< host pattern for an @cert-authority line
 };
 int cmd_ca(const Context& ctx, const CaOptions& opts);
+
+/// Prints the completion script for `shell` (bash or zsh), generated from `app`.
+int cmd_completion(CLI::App& app, const std::string& shell);
+
+int cmd_setup(const Context& ctx);
+/// `Host` blocks for ~/.ssh/config: each profile's host patterns, with IdentityAgent set to that
+/// profile's own agent socket under `runtime_dir`.
+std::string ssh_config_advice(const config::Config& config, const std::string& runtime_dir);
 
 }  // namespace sshcert::client

@@ -204,10 +204,40 @@ LogLevel VERBOSE
                 "-o", "KexAlgorithms=curve25519-sha256"]
 
 
+PASSWORD = "correct horse battery staple"
+
+
+class LoginSetup:
+    """What the login journey needs: a Vault with an SSH CA at mount ssh-<suffix>, role "dev"
+    signing for `allowed_users`, policy ssh-user-<suffix> allowing it, userpass user alice with
+    PASSWORD at userpass-<suffix>, and an sshd trusting the CA."""
+
+    def __init__(self, workdir, cleanup, allowed_users=LOGIN_USER, **role_options):
+        self.vault = v = Vault(workdir, cleanup)
+        self.mount = f"ssh-{v.suffix}"
+        self.userpass = f"userpass-{v.suffix}"
+        self.policy = f"ssh-user-{v.suffix}"
+        self.ca_key = v.enable_ssh(self.mount)
+        v.write_role(self.mount, "dev", allowed_users=allowed_users, **{
+            "default_extensions": {"permit-pty": ""}, "ttl": "30m", **role_options})
+        v.write_policy(self.policy, f'path "{self.mount}/sign/*" {{ capabilities = ["create", "update"] }}')
+        v.enable_userpass(self.userpass)
+        v.add_user(self.userpass, "alice", PASSWORD, [self.policy])
+        self.sshd = Sshd(workdir, [self.ca_key], cleanup)
+
+    def config_toml(self, profiles=None):
+        """A config that logs in as alice by default, with profile "local" for 127.0.0.1 unless given others."""
+        if profiles is None:
+            profiles = profile_toml("local", ["127.0.0.1", "localhost"], "dev", mount=self.mount)
+        return f'[auth]\nmethod = "userpass"\nmount = "{self.userpass}"\n\n' + profiles
+
+
 class Daemon:
     """sshcertd with its own HOME, XDG_RUNTIME_DIR and config, and a way to run sshcert against it."""
 
-    def __init__(self, workdir, vault_addr, config_toml, cleanup, start=True, env=None):
+    def __init__(self, workdir, vault_addr, config_toml, cleanup, start=True, env=None, sshcertd=SSHCERTD, sshcert=SSHCERT):
+        self.sshcertd_path = sshcertd
+        self.sshcert_path = sshcert
         self.home = os.path.join(workdir, "home")
         self.runtime = os.path.join(workdir, "run")
         self.config_dir = os.path.join(self.home, ".config", "sshcert")
@@ -238,12 +268,35 @@ class Daemon:
     def start(self, *args, prefix=()):
         """Starts sshcertd; `prefix` runs it through a wrapper such as setpriv."""
         self.log_file = open(self.log_path, "a")
-        self.proc = subprocess.Popen([*prefix, SSHCERTD, "--verbose", *args], env=self.env,
+        self.proc = subprocess.Popen([*prefix, self.sshcertd_path, "--verbose", *args], env=self.env,
                                      stdout=self.log_file, stderr=subprocess.STDOUT)
         self._cleanup(self.log_file.close)
         self._cleanup(self._stop_and_check, self.proc)
         wait_for(lambda: os.path.exists(self.control_socket) and os.path.exists(self.agent_socket),
                  "sshcertd's sockets", proc=self.proc)
+
+    def start_socket_activated(self, names=("agent", "control"), notify=None):
+        """systemd-socket-activate listens on both sockets under the given FileDescriptorName=s and execs
+        sshcertd (same PID) on the first connection, as a socket unit would start sshcertd.service."""
+        os.makedirs(self.socket_dir, mode=0o700, exist_ok=True)
+        env = dict(self.env)
+        if notify is not None:
+            env["NOTIFY_SOCKET"] = notify.path
+        # systemd-socket-activate passes on only what -E names (and PATH, HOME, USER, TERM).
+        passed = [a for name in env if name not in ("PATH", "HOME", "USER") for a in ("-E", name)]
+        self.log_file = open(self.log_path, "a")
+        self.proc = subprocess.Popen(
+            ["systemd-socket-activate", "-l", self.agent_socket, "-l", self.control_socket,
+             "--fdname=" + ":".join(names), *passed, self.sshcertd_path, "--verbose"],
+            env=env, stdout=self.log_file, stderr=subprocess.STDOUT)
+        self._cleanup(lambda p=self.proc: stop_process(p))
+        self._cleanup(self.log_file.close)
+        wait_for(lambda: "Listening on " + self.control_socket in self.log(), "systemd-socket-activate to listen",
+                 proc=self.proc)
+
+    def program(self):
+        """What runs as self.proc now: systemd-socket-activate until the first connection, then sshcertd."""
+        return os.path.basename(os.readlink(f"/proc/{self.proc.pid}/exe"))
 
     def log(self):
         with open(self.log_path, errors="replace") as f:
@@ -262,13 +315,44 @@ class Daemon:
     def sshcert(self, *args, input=None, env=None, timeout=60):
         full_env = dict(self.env)
         full_env.update(env or {})
-        return subprocess.run([SSHCERT, *args], input=input, capture_output=True, text=True,
+        return subprocess.run([self.sshcert_path, *args], input=input, capture_output=True, text=True,
                               env=full_env, timeout=timeout)
 
     def agent_env(self):
         env = dict(self.env)
         env["SSH_AUTH_SOCK"] = self.agent_socket
         return env
+
+
+class NotifySocket:
+    """A datagram socket standing in for systemd's NOTIFY_SOCKET; collects what sd_notify sends."""
+
+    def __init__(self, workdir, cleanup):
+        self.path = os.path.join(workdir, "notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        cleanup(self.sock.close)
+        self.messages = []
+
+    def wait_for(self, field, timeout=10.0):
+        """Every message received up to and including the first with a line starting with `field`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, m in enumerate(self.messages):
+                if any(line.startswith(field) for line in m.split("\n")):
+                    taken, self.messages = self.messages[:i + 1], self.messages[i + 1:]
+                    return taken
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no {field} among the notifications {self.messages}")
+            self.sock.settimeout(left)
+            try:
+                self.messages.append(self.sock.recv(4096).decode())
+            except socket.timeout:
+                pass
+
+    def statuses(self, taken):
+        return [line[len("STATUS="):] for m in taken for line in m.split("\n") if line.startswith("STATUS=")]
 
 
 def profile_toml(name, hosts, role, mount="ssh", **extra):
@@ -301,37 +385,22 @@ class Workdir:
         self.cleanup = testcase.addCleanup
 
 
-PASSWORD = "correct horse battery staple"
-
 
 class VaultSshTestCase(unittest.TestCase):
-    """A Vault with an SSH engine (role 'dev' allows the login user and 'deploy'), a userpass user
-    'alice' allowed to sign, and an sshd trusting the CA, shared by a test class; a fresh
-    sshcertd per test."""
+    """A LoginSetup shared by a test class (role "dev" signs for the login user and "deploy"),
+    and a fresh sshcertd per test."""
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = class_workdir(cls)
-        cls.vault = Vault(cls.tmp, cls.addClassCleanup)
-        v = cls.vault
-        cls.mount = f"ssh-{v.suffix}"
-        cls.userpass = f"userpass-{v.suffix}"
-        cls.ca_key = v.enable_ssh(cls.mount)
-        v.write_role(cls.mount, "dev", allowed_users=f"{LOGIN_USER},deploy", default_extensions={"permit-pty": ""},
-                     ttl="30m", max_ttl="1h")
-        v.write_policy(f"ssh-user-{v.suffix}", f'path "{cls.mount}/sign/*" {{ capabilities = ["create", "update"] }}')
-        v.enable_userpass(cls.userpass)
-        v.add_user(cls.userpass, "alice", PASSWORD, [f"ssh-user-{v.suffix}"])
-        cls.sshd = Sshd(cls.tmp, [cls.ca_key], cls.addClassCleanup)
+        cls.fixture = f = LoginSetup(cls.tmp, cls.addClassCleanup, allowed_users=f"{LOGIN_USER},deploy", max_ttl="1h")
+        cls.vault, cls.mount, cls.userpass, cls.ca_key, cls.sshd = f.vault, f.mount, f.userpass, f.ca_key, f.sshd
 
     def setUp(self):
         self.work = Workdir(self)
 
     def daemon(self, profiles=None, **kwargs):
-        if profiles is None:
-            profiles = profile_toml("local", ["127.0.0.1", "localhost"], "dev", mount=self.mount)
-        config = f'[auth]\nmethod = "userpass"\nmount = "{self.userpass}"\n\n' + profiles
-        return Daemon(self.work.path, self.vault.addr, config, self.work.cleanup, **kwargs)
+        return Daemon(self.work.path, self.vault.addr, self.fixture.config_toml(profiles), self.work.cleanup, **kwargs)
 
     def login(self, d, password=PASSWORD):
         return d.sshcert("login", "--username", "alice", "--password-stdin", input=password + "\n")

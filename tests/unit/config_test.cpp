@@ -1,24 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 
 #include "config.hpp"
+#include "fake_env.hpp"
 #include "host_match.hpp"
+#include "paths.hpp"
 
 using namespace sshcert;
+using sshcert::test::env;
 using namespace sshcert::config;
 
 namespace {
-config::Getenv env(std::map<std::string, std::string> vars) {
-    auto shared = std::make_shared<std::map<std::string, std::string>>(std::move(vars));
-    return [shared](const char* name) -> const char* {
-        auto it = shared->find(name);
-        return it == shared->end() ? nullptr : it->second.c_str();
-    };
-}
 
 std::string error_of(const std::string& toml) {
     auto r = parse(toml, "config.toml");
@@ -27,14 +26,76 @@ std::string error_of(const std::string& toml) {
 }
 }  // namespace
 
-TEST_CASE("config: the example file shipped in config/ loads") {
-    auto r = load_file(SSHCERT_SOURCE_DIR "/config/example-config.toml", true);
+TEST_CASE("config: the example file, installed as /etc/sshcert/config.toml, sets nothing until uncommented") {
+    const std::string path = SSHCERT_SOURCE_DIR "/config/example-config.toml";
+    auto as_shipped = load_file(path, true);
+    REQUIRE_MESSAGE(as_shipped.ok(), (as_shipped.ok() ? "" : as_shipped.error().message));
+    CHECK(as_shipped->vault.address == "https://127.0.0.1:8200");
+    CHECK(as_shipped->profiles.empty());
+
+    // Settings are commented out as "#key = value", explanations as "# text".
+    std::ifstream in(path);
+    std::string uncommented;
+    for (std::string line; std::getline(in, line);)
+        uncommented += (line.size() > 1 && line[0] == '#' && line[1] != ' ' ? line.substr(1) : line) + "\n";
+    auto r = parse(uncommented, "example-config.toml");
     REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
     CHECK(r->vault.address == "https://vault.example.com:8200");
+    CHECK(r->auth.method == "userpass");
     REQUIRE(r->profiles.size() == 2);
     CHECK(r->profiles[0].ttl == std::chrono::hours(1));
     CHECK(r->profiles[0].principals == std::vector<std::string>{"ubuntu"});
     CHECK(r->profiles[1].mount == "ssh");
+}
+
+TEST_CASE("config: without a file of their own, users get the system-wide one, never merged with theirs") {
+    auto dir = std::filesystem::temp_directory_path() / ("sshcert-config-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir / "home" / "sshcert");
+    std::string system_file = (dir / "system.toml").string();
+    std::ofstream(system_file) << "[vault]\naddress = \"https://system:8200\"\n[auth]\nmethod = \"userpass\"\n";
+    auto e = env({{"XDG_CONFIG_HOME", (dir / "home").string()}});
+
+    auto from_system = load(std::nullopt, e, system_file);
+    REQUIRE(from_system.ok());
+    CHECK(from_system->source == system_file);
+    CHECK(from_system->vault.address == "https://system:8200");
+
+    std::string user_file = (dir / "home" / "sshcert" / "config.toml").string();
+    std::ofstream(user_file) << "[vault]\naddress = \"https://mine:8200\"\n";
+    auto from_user = load(std::nullopt, e, system_file);
+    REQUIRE(from_user.ok());
+    CHECK(from_user->source == user_file);
+    CHECK(from_user->vault.address == "https://mine:8200");
+    CHECK(from_user->auth.method == "token");  // nothing taken from the system file
+
+    auto explicit_missing = load(std::string((dir / "none.toml").string()), e, system_file);
+    CHECK_FALSE(explicit_missing.ok());  // --config never falls back
+    auto neither = load(std::nullopt, env({{"XDG_CONFIG_HOME", (dir / "empty").string()}}), (dir / "none.toml").string());
+    REQUIRE(neither.ok());
+    CHECK(neither->source.empty());
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("paths: the user unit search path is systemd's, in its order") {
+    CHECK(user_unit_dirs(env({{"HOME", "/h"}})) ==
+          std::vector<std::string>{"/h/.config/systemd/user", "/etc/xdg/systemd/user", "/etc/systemd/user", "/run/systemd/user",
+                                   "/h/.local/share/systemd/user", "/usr/local/share/systemd/user", "/usr/share/systemd/user",
+                                   "/usr/local/lib/systemd/user", "/usr/lib/systemd/user"});
+    CHECK(user_unit_dirs(env({{"HOME", "/h"}, {"XDG_CONFIG_HOME", "/c"}, {"XDG_CONFIG_DIRS", "/c1:relative:/c2"},
+                              {"XDG_RUNTIME_DIR", "/r"}, {"XDG_DATA_HOME", "/d"}, {"XDG_DATA_DIRS", "/d1"}})) ==
+          std::vector<std::string>{"/c/systemd/user", "/c1/systemd/user", "/c2/systemd/user", "/etc/systemd/user", "/r/systemd/user",
+                                   "/run/systemd/user", "/d/systemd/user", "/d1/systemd/user", "/usr/local/lib/systemd/user",
+                                   "/usr/lib/systemd/user"});
+}
+
+TEST_CASE("paths: a user unit is found in the user's own unit directory") {
+    auto dir = std::filesystem::temp_directory_path() / ("sshcert-unit-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir / "systemd" / "user");
+    std::ofstream(dir / "systemd" / "user" / "sshcert-test.socket") << "[Socket]\n";
+    auto e = env({{"XDG_CONFIG_HOME", dir.string()}});
+    CHECK(find_user_unit(e, "sshcert-test.socket") == (dir / "systemd" / "user" / "sshcert-test.socket").string());
+    CHECK(find_user_unit(e, "sshcert-test-nonexistent.socket").empty());
+    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("config: every profile field is read") {
@@ -86,7 +147,7 @@ TEST_CASE("config: Vault CLI variables override the file") {
 }
 
 TEST_CASE("config: a missing default file means defaults, a missing --config file is an error") {
-    auto defaults = load(std::nullopt, env({{"XDG_CONFIG_HOME", "/nonexistent-dir"}}));
+    auto defaults = load(std::nullopt, env({{"XDG_CONFIG_HOME", "/nonexistent-dir"}}), "/nonexistent-dir/system.toml");
     REQUIRE(defaults.ok());
     CHECK(defaults->vault.address == "https://127.0.0.1:8200");
     auto explicit_missing = load(std::string("/nonexistent-dir/c.toml"), env({}));
