@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: Apache-2.0
+// The agent side of sshcertd: the main and per-profile agent sockets, what
+// each connection is offered, signing, and the upstream agent pass-through.
+#include <algorithm>
+
+#include "daemon.hpp"
+#include "framing.hpp"
+#include "limits.hpp"
+#include "log.hpp"
+#include "paths.hpp"
+#include "unix_listener.hpp"
+
+namespace sshcert {
+
+FramedProtocol Daemon::agent_protocol(std::optional<std::string> profile) {
+    return FramedProtocol{
+        .name = profile ? "agent-" + *profile : "agent",
+        .max_body = limits::kMaxAgentMessageBytes,
+        .idle_timeout = limits::kAgentIdleTimeout,
+        .on_message =
+            [this, profile](std::uint64_t id, wire::ByteView body, FramedProtocol::Reply reply) {
+                auto [it, inserted] = agent_sessions_.try_emplace(id);
+                if (inserted) {
+                    it->second.id = id;
+                    it->second.profile = profile;
+                }
+                on_agent_message(it->second, body, std::move(reply));
+            },
+        .on_close = [this](std::uint64_t id) { agent_sessions_.erase(id); },
+        .empty_frame_reply = [] { return agent::encode_failure(); },
+        .oversize_reply = nullptr,
+    };
+}
+
+std::string Daemon::profile_socket_or_main(const std::string& profile) const {
+    return profile_servers_.count(profile) ? config::profile_agent_socket_path(options_.runtime_dir, profile)
+                                           : config::agent_socket_path(options_.runtime_dir);
+}
+
+void Daemon::sync_profile_sockets() {
+    for (auto it = profile_servers_.begin(); it != profile_servers_.end();) {
+        if (config_.find_profile(it->first)) {
+            ++it;
+            continue;
+        }
+        auto path = config::profile_agent_socket_path(options_.runtime_dir, it->first);
+        it->second->stop();
+        ::unlink(path.c_str());
+        std::erase(bound_paths_, path);
+        it = profile_servers_.erase(it);
+    }
+    for (const auto& p : config_.profiles) {
+        if (profile_servers_.count(p.name)) continue;
+        auto path = config::profile_agent_socket_path(options_.runtime_dir, p.name);
+        try {
+            profile_servers_[p.name] = listen(path, agent_protocol(p.name));
+        } catch (const StartupError& e) {
+            log::error("profile ", p.name, ": ", e.what());  // the main socket still serves it
+        }
+    }
+}
+
+std::vector<agent::Identity> Daemon::identities(const AgentSession& session) {
+    std::vector<agent::Identity> out;
+    for (const auto& held : cache_.valid())
+        if (!session.profile || held->key.profile == *session.profile)
+            out.push_back({held->blob, "sshcert:" + held->key.profile + " " + held->cert.key_id});
+    return out;
+}
+
+Result<wire::Bytes> Daemon::sign(AgentSession& session, wire::ByteView key_blob, wire::ByteView data, std::uint32_t flags) {
+    HeldCert* held = cache_.find_by_blob(key_blob);
+    if (!held || (session.profile && held->key.profile != *session.profile)) return Error{Errc::NotFound, "no such identity"};
+    auto sig = held->private_key->sign(data, flags);
+    if (!sig) return sig;
+    ++held->signatures;
+    ++signatures_;
+    if (std::find(session.served.begin(), session.served.end(), held) == session.served.end()) {
+        session.served.push_back(held);
+        ++held->connections;
+    }
+    return sig;
+}
+
+void Daemon::on_agent_message(AgentSession& session, wire::ByteView body, FramedProtocol::Reply reply) {
+    // The main socket passes what it cannot answer to the upstream agent, when one is configured.
+    if (upstream_ && !session.profile) {
+        auto request = agent::decode_request(body);
+        if (request && std::holds_alternative<agent::RequestIdentities>(*request)) {
+            auto ours = identities(session);
+            return upstream_->request(agent::encode_request_identities(),
+                                      [ours = std::move(ours), reply = std::move(reply)](Result<wire::Bytes> r) mutable {
+                                          if (!r) log::debug("upstream agent: ", r.error().message);
+                                          auto theirs = r ? agent::decode_identities(*r) : Result<std::vector<agent::Identity>>(r.error());
+                                          if (theirs)
+                                              for (auto& id : *theirs)
+                                                  if (std::none_of(ours.begin(), ours.end(), [&](const auto& o) { return o.key_blob == id.key_blob; }))
+                                                      ours.push_back(std::move(id));
+                                          reply(encode_identities_within_limit(ours));
+                                      });
+        }
+        if (request && std::holds_alternative<agent::SignRequest>(*request) &&
+            !cache_.find_by_blob(std::get<agent::SignRequest>(*request).key_blob)) {
+            return upstream_->request(encode_frame(body), [reply = std::move(reply)](Result<wire::Bytes> r) {
+                if (!r) log::warn("upstream agent: ", r.error().message);
+                reply(r ? encode_frame(*r) : agent::encode_failure());
+            });
+        }
+    }
+    reply(handle_agent_message(*this, session, body));
+}
+
+}  // namespace sshcert
