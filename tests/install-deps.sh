@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libcurl4-openssl-dev libssl-dev libssh-dev nlohmann-json3-dev libboost-dev
+  libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libboost-dev
   libtomlplusplus-dev libcli11-dev doctest-dev libsystemd-dev
   openssh-client openssh-server python3 util-linux
   cloud-init  # its schema check and write_files code judge our user data; brings python3-yaml
