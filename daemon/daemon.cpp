@@ -213,13 +213,17 @@ void Daemon::schedule_token_renewal() {
     renew_timer_.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(5000, static_cast<std::int64_t>(left_ms * factor))));
     renew_timer_.async_wait([this, generation = login_generation_](boost::system::error_code ec) {
         if (ec || !token_ || generation != login_generation_) return;
+        auto left_before = token_->ttl_left(std::chrono::steady_clock::now());
         offload([vault = vault_, token = *token_] { return renew_self(*vault, token); },
-                [this, generation](Result<VaultToken> r) {
+                [this, generation, left_before](Result<VaultToken> r) {
                     if (generation != login_generation_) return;
                     if (r) {
-                        log::info("Vault token renewed for ", r->summary.ttl_seconds, " s");
+                        bool capped = r->summary.ttl_seconds <= left_before;  // at its max TTL: renewing again gains nothing
+                        log::info("Vault token renewed for ", r->summary.ttl_seconds, " s",
+                                  capped ? "; it has reached its maximum lifetime, so a new login will be needed then" : "");
                         token_ = std::move(*r);
-                        return schedule_token_renewal();
+                        if (!capped) schedule_token_renewal();
+                        return;
                     }
                     log::warn("token renewal failed: ", r.error().message);
                     note_vault_error(r.error());

@@ -125,6 +125,15 @@ class LoginAndSsh(VaultSshTestCase):
         self.assertEqual(data["token"]["display_name"], "token")
         self.assertNotIn(token, d.log())
 
+    def test_the_daemon_renews_its_vault_token_before_it_expires(self):
+        self.vault.add_user(self.userpass, "brief", PASSWORD, [self.fixture.policy], token_ttl="8s", token_max_ttl="1h")
+        d = self.daemon()
+        r = d.sshcert("login", "--username", "brief", "--password-stdin", input=PASSWORD + "\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        harness.wait_for(lambda: "Vault token renewed for" in d.log(), "the token renewal", timeout=12)
+        time.sleep(3)  # past the original 8 s lifetime
+        self.assertEqual(self.ssh(d, "echo still-logged-in").stdout.strip(), "still-logged-in")
+
     def test_token_from_vault_token_variable(self):
         token = self.vault.create_token([f"ssh-user-{self.vault.suffix}"])
         d = self.daemon()
