@@ -143,11 +143,11 @@ void Daemon::op_logout(std::function<void(Json)> reply) {
     cache_.clear();
     renew_timer_.cancel();
     ++login_generation_;
-    if (!token_) return reply(control::make_reply({{"revoked", false}}));
-    auto token = std::move(*token_);
+    std::optional<VaultToken> token = std::move(token_);
     token_.reset();
     publish_status();
-    offload([vault = vault_, token = std::move(token)] { return revoke_self(*vault, token.token); },
+    if (!token) return reply(control::make_reply({{"revoked", false}}));
+    offload([vault = vault_, token = std::move(*token)] { return revoke_self(*vault, token.token); },
             [reply = std::move(reply)](Status st) {
                 if (!st) log::warn("token revocation failed: ", st.error().message);
                 Json result{{"revoked", st.ok()}};
