@@ -23,7 +23,6 @@ int exit_status(Errc code) {
         case Errc::VaultBadResponse:
         case Errc::InvalidMessage:
         case Errc::MessageTooLarge:
-        case Errc::Truncated:
             return 2;
         default:
             return 1;

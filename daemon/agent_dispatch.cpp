@@ -18,8 +18,6 @@ struct Overloaded : Ts... {
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;  // clang 14 does not deduce aggregates yet
 
-bool equal(const wire::Bytes& a, const wire::Bytes& b) { return a == b; }
-
 wire::Bytes handle_extension(AgentSession& session, const agent::ExtensionRequest& r) {
     if (r.name == agent::kQuery) return agent::encode_query_response({agent::kQuery, agent::kSessionBind});
     if (r.name == agent::kSessionBind) {
@@ -41,8 +39,8 @@ Status bind_session(AgentSession& session, const agent::SessionBind& bind) {
         return Error{Errc::InvalidMessage, "host signature: " + st.error().message};
     for (const auto& b : session.bindings) {
         if (!b.forwarding) return Error{Errc::InvalidMessage, "connection already bound for authentication"};
-        bool same_sid = equal(b.session_id, bind.session_id);
-        if (same_sid && equal(b.host_key, bind.host_key)) return ok_status();  // already recorded
+        bool same_sid = b.session_id == bind.session_id;
+        if (same_sid && b.host_key == bind.host_key) return ok_status();  // already recorded
         if (same_sid) return Error{Errc::InvalidMessage, "session identifier recorded under a different host key"};
     }
     if (session.bindings.size() >= agent::kMaxSessionBindings) return Error{Errc::InvalidMessage, "too many session bindings"};

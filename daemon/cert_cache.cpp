@@ -29,11 +29,11 @@ void CertCache::ensure(const CertKey& key, std::function<void(Result<std::shared
     });
 }
 
-std::vector<agent::Identity> CertCache::identities() const {
+std::vector<agent::Identity> CertCache::identities(const std::optional<std::string>& profile) const {
     std::vector<agent::Identity> out;
-    for (const auto& held : valid()) {
-        out.push_back({held->blob, "sshcert:" + held->key.profile + " " + held->cert.key_id});
-    }
+    for (const auto& held : valid())
+        if (!profile || held->key.profile == *profile)
+            out.push_back({held->blob, "sshcert:" + held->key.profile + " " + held->cert.key_id});
     return out;
 }
 

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,8 +56,8 @@ public:
     /// `reused` tells whether it came from the cache.
     void ensure(const CertKey& key, std::function<void(Result<std::shared_ptr<HeldCert>>, bool reused)> done);
 
-    /// Certificates valid now, for the agent's identity list.
-    std::vector<agent::Identity> identities() const;
+    /// Certificates valid now, for the agent's identity list; only `profile`'s when given.
+    std::vector<agent::Identity> identities(const std::optional<std::string>& profile = std::nullopt) const;
     /// The held certificate whose certificate or plain key blob equals `blob`, if valid now.
     HeldCert* find_by_blob(wire::ByteView blob);
     /// All certificates valid now.

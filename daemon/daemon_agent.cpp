@@ -60,13 +60,7 @@ void Daemon::sync_profile_sockets() {
     }
 }
 
-std::vector<agent::Identity> Daemon::identities(const AgentSession& session) {
-    std::vector<agent::Identity> out;
-    for (const auto& held : cache_.valid())
-        if (!session.profile || held->key.profile == *session.profile)
-            out.push_back({held->blob, "sshcert:" + held->key.profile + " " + held->cert.key_id});
-    return out;
-}
+std::vector<agent::Identity> Daemon::identities(const AgentSession& session) { return cache_.identities(session.profile); }
 
 Result<wire::Bytes> Daemon::sign(AgentSession& session, wire::ByteView key_blob, wire::ByteView data, std::uint32_t flags) {
     HeldCert* held = cache_.find_by_blob(key_blob);

@@ -48,7 +48,6 @@ public:
     void start();
     /// Closes the listener and every connection.
     void stop();
-    std::size_t connection_count() const noexcept { return connections_.size(); }
     /// Connections accepted since start.
     std::uint64_t connections_accepted() const noexcept { return accepted_; }
 

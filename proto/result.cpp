@@ -7,10 +7,9 @@
 namespace sshcert {
 
 namespace {
-constexpr std::array<std::pair<Errc, std::string_view>, 13> kNames{{
+constexpr std::array<std::pair<Errc, std::string_view>, 12> kNames{{
     {Errc::InvalidMessage, "invalid_message"},
     {Errc::MessageTooLarge, "message_too_large"},
-    {Errc::Truncated, "truncated"},
     {Errc::InvalidArgument, "invalid_argument"},
     {Errc::NotFound, "not_found"},
     {Errc::NotLoggedIn, "not_logged_in"},

@@ -14,7 +14,6 @@ namespace sshcert {
 enum class Errc {
     InvalidMessage,    ///< a peer sent bytes we cannot parse
     MessageTooLarge,   ///< a length prefix exceeds our limit
-    Truncated,         ///< more bytes are needed to finish a frame
     InvalidArgument,   ///< the user asked for something malformed
     NotFound,          ///< no such profile, certificate, file
     NotLoggedIn,       ///< the daemon holds no Vault token
