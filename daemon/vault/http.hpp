@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+// One HTTP exchange with Vault, and the Transport that carries it. The
+// transport knows nothing of Vault's conventions: VaultClient builds the
+// request and reads the reply. CurlTransport is the real one; unit tests use
+// a fake that answers from a script.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "result.hpp"
+#include "secure_bytes.hpp"
+
+namespace sshcert {
+
+struct HttpRequest {
+    std::string method;             ///< GET, POST, LIST...
+    std::string url;                ///< absolute: <address>/v1/<escaped path>[?query]
+    SecretString body;              ///< JSON text; may carry a password. Empty: no body
+    SecretString token;             ///< X-Vault-Token; empty: none
+    std::string namespace_name;     ///< X-Vault-Namespace; empty: none
+    std::chrono::milliseconds timeout{30000};  ///< whole exchange, connect included
+};
+
+struct HttpReply {
+    long status = 0;
+    SecretString body;           ///< at most limits::kMaxVaultResponseBytes; login replies carry tokens
+    std::string content_type;
+    std::string retry_after;     ///< raw header value, parsed by RetryPolicy
+    std::string location;        ///< raw header value, for 3xx
+    std::string date;            ///< raw header value (RFC 7231 IMF-fixdate)
+};
+
+class Transport {
+public:
+    using Done = std::function<void(Result<HttpReply>)>;
+    virtual ~Transport() = default;
+    /// Starts one exchange. `done` runs exactly once, on the event loop, never inside send():
+    /// with the reply (any status), or an Error (Errc::VaultUnreachable for connection, TLS
+    /// and timeout failures, naming the address and what to check; Errc::VaultBadResponse
+    /// for a body over the cap). Redirects are not followed here.
+    virtual void send(HttpRequest request, Done done) = 0;
+    /// Abandons every exchange in flight at once; their `done` is never called.
+    virtual void cancel_all() = 0;
+    /// Exchanges in flight.
+    virtual std::size_t in_flight() const = 0;
+};
+
+}  // namespace sshcert
