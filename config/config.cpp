@@ -190,6 +190,7 @@ Result<Config> parse(std::string_view text, const std::string& origin) {
     if (const auto* vault = root.get_as<toml::table>("vault")) {
         TableReader r(*vault, "[vault]", origin);
         r.string("address", c.vault.address);
+        r.strings("fallback_addresses", c.vault.fallback_addresses);
         r.string("namespace", c.vault.namespace_name);
         r.string("ca_cert", c.vault.ca_cert);
         r.string("ca_path", c.vault.ca_path);

@@ -21,6 +21,7 @@ std::optional<KeyType> key_type_from_string(std::string_view s);
 
 struct VaultSettings {
     std::string address = "https://127.0.0.1:8200";  ///< the Vault CLI's default
+    std::vector<std::string> fallback_addresses;      ///< tried in order when `address` cannot be reached
     std::string namespace_name;                       ///< sent as X-Vault-Namespace when set
     std::string ca_cert;                              ///< PEM bundle to trust instead of the system roots
     std::string ca_path;                              ///< directory of PEM files to trust

@@ -34,6 +34,7 @@ Errc errc_from_string(std::string_view name);
 struct Error {
     Errc code;
     std::string message;  ///< what went wrong and what to do next, in the user's terms
+    std::string detail;   ///< the peer's own words (Vault's error text), sanitized; may be empty
 };
 
 /// A value or an Error. Cheap to move, must be inspected.
