@@ -18,7 +18,7 @@
 #include "config.hpp"
 #include "endpoint_set.hpp"
 #include "http.hpp"
-#include "platform/asio.hpp"
+#include "asio.hpp"
 #include "result.hpp"
 #include "retry_policy.hpp"
 #include "secure_bytes.hpp"
