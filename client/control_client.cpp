@@ -92,7 +92,7 @@ Result<control::Json> ControlClient::call(const control::Json& request) const {
     if (!read_exact(sock.fd, header, 4))
         return Error{Errc::DaemonUnavailable, "sshcertd did not answer (it may have stopped; see its log: journalctl --user -u sshcertd)"};
     std::size_t len = wire::load_be32(header);
-    if (len == 0 || len > limits::kMaxControlMessageBytes)
+    if (len == 0 || len > limits::kMaxControlReplyBytes)
         return Error{Errc::InvalidMessage, "sshcertd sent a reply of invalid length " + std::to_string(len)};
     wire::Bytes body(len);
     if (!read_exact(sock.fd, body.data(), len)) return Error{Errc::DaemonUnavailable, "sshcertd's reply was cut short"};

@@ -13,9 +13,11 @@
 #include "systemd.hpp"
 #include "unix_listener.hpp"
 #include "version.hpp"
+#include "wipe_on_free.hpp"
 
 int main(int argc, char** argv) {
     using namespace sshcert;
+    install_wiping_allocators();
     harden_process();
 
     CLI::App app{"sshcertd: keeps a Vault login, has short-lived SSH certificates signed by Vault, and serves them\n"
@@ -54,7 +56,6 @@ int main(int argc, char** argv) {
                       std::move(*config));
         daemon.start();
         systemd::notify("READY=1");
-        daemon.publish_status();
 
         // A clean stop exits 0, so systemd does not mark the unit failed (as ssh-agent does).
         asio::signal_set stop_signals(io, SIGTERM, SIGINT);
@@ -62,7 +63,7 @@ int main(int argc, char** argv) {
             if (ec) return;
             log::info("signal ", sig, " received, shutting down");
             systemd::notify("STOPPING=1");
-            daemon.stop();
+            daemon.stop();  // abandons Vault calls in flight: no wait on a hung Vault
             io.stop();
         });
         asio::signal_set reload_signal(io, SIGHUP);

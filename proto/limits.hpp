@@ -13,6 +13,8 @@ inline constexpr std::size_t kMaxAgentMessageBytes = 256 * 1024;
 inline constexpr std::size_t kReadChunkBytes = 4096;
 /// Control requests are small JSON objects; 64 KiB leaves room for a dozen CA keys in a reply.
 inline constexpr std::size_t kMaxControlMessageBytes = 64 * 1024;
+/// Replies may list every certificate held (status: ~600 bytes each, up to CertCache::kMaxHeld).
+inline constexpr std::size_t kMaxControlReplyBytes = 4 * 1024 * 1024;
 /// Vault answers for sign, login and lookup are a few KiB; 1 MiB stops a runaway server.
 inline constexpr std::size_t kMaxVaultResponseBytes = 1024 * 1024;
 /// Per-socket cap on live connections; far above what one user's ssh sessions need.

@@ -79,6 +79,9 @@ int cmd_ssh(const Context& ctx, const SshOptions& opts) {
         reply = ctx.daemon.call(ensure);
     }
     if (!reply) return fail(reply.error());
+    if (auto w = reply->find("warnings"); w != reply->end() && w->is_array())
+        for (const auto& line : *w)
+            if (line.is_string()) std::cerr << "sshcert: warning: " << line.get<std::string>() << "\n";
     std::string agent_socket = reply->value("agent_socket", "");
     if (agent_socket.empty()) return fail({Errc::InvalidMessage, "sshcertd did not say where its agent socket is"});
 
@@ -87,6 +90,8 @@ int cmd_ssh(const Context& ctx, const SshOptions& opts) {
     for (auto& s : argv_strings) argv.push_back(s.data());
     argv.push_back(nullptr);
     std::fflush(stdout);
+    // ssh and whatever it runs (ProxyCommand, LocalCommand, a remote SendEnv) have no use for Vault's secret.
+    ::unsetenv("VAULT_TOKEN");
     ::execvp(argv[0], argv.data());
     return fail({Errc::InvalidArgument, "cannot run " + ssh + ": " + std::strerror(errno) + " (is OpenSSH's client installed?)"});
 }

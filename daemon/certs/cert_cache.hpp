@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The certificates the daemon holds, each with the in-memory key it
 // certifies, keyed by what was asked for (profile and principals). `ensure`
-// reuses a certificate that still has its safety margin left, and concurrent
-// requests for the same key share one Vault round trip. Event-loop thread only.
+// reuses a certificate that still has its safety margin left; concurrent
+// requests for the same key under the same login share one Vault round trip,
+// and a request never joins a fetch begun under another login (generation).
+// Event-loop thread only.
 #pragma once
 
 #include <chrono>
@@ -12,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "agent_codec.hpp"
@@ -34,48 +37,57 @@ struct HeldCert {
     wire::Bytes blob;  ///< the certificate as served to ssh
     Certificate cert;
     std::string serial_hex;
-    std::uint64_t signatures = 0;   ///< signatures served with it
-    std::uint64_t connections = 0;  ///< agent connections it signed on
+    std::vector<std::string> warnings;  ///< what the user should know about it (no extensions, long life, Vault's warnings)
+    std::uint64_t signatures = 0;       ///< signatures served with it
+    std::uint64_t connections = 0;      ///< agent connections it signed on
 };
 
-using Clock = std::function<std::uint64_t()>;  ///< Unix seconds; injected so tests control time
+using Clock = std::function<std::uint64_t()>;  ///< Unix seconds on Vault's clock (local + measured skew); injected
 
 /// How long before expiry a certificate stops being handed out for new logins:
 /// a tenth of its lifetime, at least 10 s and at most 5 min.
 std::uint64_t renewal_margin(const Certificate& cert);
 
+/// Whether a certificate may be offered at `now`. Only expiry counts: Vault backdates by just 30 s,
+/// so a certificate that starts in the local future is hidden by nothing but our own clock.
+inline bool usable_at(const Certificate& c, std::uint64_t now) { return now < c.valid_before; }
+
 class CertCache {
 public:
     using Done = std::function<void(Result<std::shared_ptr<HeldCert>>)>;
-    /// Obtains a new certificate (key generation and signing, off the event loop); calls back on the loop.
-    using Fetch = std::function<void(const CertKey&, Done)>;
+    /// Obtains a new certificate under login `generation`; calls back on the loop.
+    using Fetch = std::function<void(const CertKey&, std::uint64_t generation, Done)>;
+    using EnsureDone = std::function<void(Result<std::shared_ptr<HeldCert>>, bool reused)>;
+
+    /// Certificates held at once; each holds a key in the locked secure heap.
+    static constexpr std::size_t kMaxHeld = 1024;
 
     CertCache(Fetch fetch, Clock clock) : fetch_(std::move(fetch)), clock_(std::move(clock)) {}
 
-    /// Calls `done` with a usable certificate for `key`, fetching one when needed.
-    /// `reused` tells whether it came from the cache.
-    void ensure(const CertKey& key, std::function<void(Result<std::shared_ptr<HeldCert>>, bool reused)> done);
+    /// Calls `done` with a usable certificate for `key`, fetching one under `generation` when needed.
+    void ensure(const CertKey& key, std::uint64_t generation, EnsureDone done);
 
-    /// Certificates valid now, for the agent's identity list; only `profile`'s when given.
+    /// Certificates usable now, for the agent's identity list; only `profile`'s when given.
     std::vector<agent::Identity> identities(const std::optional<std::string>& profile = std::nullopt) const;
-    /// The held certificate whose certificate or plain key blob equals `blob`, if valid now.
+    /// The held certificate whose certificate or plain key blob equals `blob`, if usable now.
     HeldCert* find_by_blob(wire::ByteView blob);
-    /// All certificates valid now.
+    /// All certificates usable now.
     std::vector<std::shared_ptr<const HeldCert>> valid() const;
 
     /// Forgets expired certificates (their keys are freed and wiped); returns how many.
     std::size_t drop_expired();
     /// The earliest valid_before among held certificates, if any.
     std::optional<std::uint64_t> next_expiry() const;
-    /// Forgets everything (logout).
+    /// Forgets everything (logout, another identity); fetches under way are not stored.
     void clear();
+    std::uint64_t now() const { return clock_(); }
 
 private:
     Fetch fetch_;
     Clock clock_;
     std::map<CertKey, std::shared_ptr<HeldCert>> held_;
-    std::map<CertKey, std::vector<std::function<void(Result<std::shared_ptr<HeldCert>>, bool)>>> pending_;
-    std::uint64_t generation_ = 0;  ///< bumped by clear() so late fetches from before a logout are discarded
+    std::map<std::pair<CertKey, std::uint64_t>, std::vector<EnsureDone>> pending_;
+    std::uint64_t epoch_ = 0;  ///< bumped by clear(): a fetch from an older epoch is not stored
 };
 
 }  // namespace sshcert

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "vault_decode.hpp"
 
+#include <algorithm>
+
 namespace sshcert::vault {
 
 namespace {
@@ -38,6 +40,26 @@ Result<SecretString> decode_login(const Json& envelope) {
     return SecretString::take(t);
 }
 
+static std::int64_t believed_ttl(const Json& v) {
+    if (!v.is_number_integer()) return 0;
+    if (v.is_number_unsigned()) return std::min<std::uint64_t>(v.get<std::uint64_t>(), kMaxBelievedTtlSeconds);
+    return std::clamp<std::int64_t>(v.get<std::int64_t>(), 0, kMaxBelievedTtlSeconds);
+}
+
+std::optional<control::TokenSummary> summary_from_login(const Json& envelope) {
+    const Json* auth = object_at(envelope, "auth");
+    if (!auth) return std::nullopt;
+    control::TokenSummary t;
+    if (auto p = auth->find("policies"); p != auth->end() && p->is_array())
+        for (const auto& v : *p)
+            if (v.is_string()) t.policies.push_back(v.get<std::string>());
+    if (auto d = auth->find("lease_duration"); d != auth->end()) t.ttl_seconds = believed_ttl(*d);
+    if (auto r = auth->find("renewable"); r != auth->end() && r->is_boolean()) t.renewable = r->get<bool>();
+    if (const Json* meta = object_at(*auth, "metadata"))
+        if (auto u = meta->find("username"); u != meta->end() && u->is_string()) t.display_name = u->get<std::string>();
+    return t;
+}
+
 Result<control::TokenSummary> decode_lookup_self(const Json& envelope) {
     const Json* data = object_at(envelope, "data");
     if (!data) return bad("to lookup-self has no data");
@@ -46,19 +68,19 @@ Result<control::TokenSummary> decode_lookup_self(const Json& envelope) {
     if (auto p = data->find("policies"); p != data->end() && p->is_array())
         for (const auto& v : *p)
             if (v.is_string()) t.policies.push_back(v.get<std::string>());
-    if (auto ttl = data->find("ttl"); ttl != data->end() && ttl->is_number_integer())
-        t.ttl_seconds = std::max<std::int64_t>(0, ttl->get<std::int64_t>());
+    if (auto ttl = data->find("ttl"); ttl != data->end()) t.ttl_seconds = believed_ttl(*ttl);
     if (auto r = data->find("renewable"); r != data->end() && r->is_boolean()) t.renewable = r->get<bool>();
     return t;
 }
 
-Result<Lease> decode_renew(const Json& envelope) {
+Result<Lease> decode_renew(const Json& envelope, long status) {
+    if (status == 204) return Lease{0, false, true};
     const Json* auth = object_at(envelope, "auth");
     if (!auth) return bad("to renew-self has no auth block");
     auto ttl = auth->find("lease_duration");
-    if (ttl == auth->end() || !ttl->is_number_integer() || ttl->get<std::int64_t>() < 0)
+    if (ttl == auth->end() || !ttl->is_number_integer() || (ttl->is_number_integer() && !ttl->is_number_unsigned() && ttl->get<std::int64_t>() < 0))
         return bad("to renew-self has no auth.lease_duration");
-    Lease lease{ttl->get<std::int64_t>(), false};
+    Lease lease{believed_ttl(*ttl), false};
     if (auto r = auth->find("renewable"); r != auth->end() && r->is_boolean()) lease.renewable = r->get<bool>();
     return lease;
 }

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 
 #include "control_codec.hpp"
@@ -18,14 +19,22 @@ using Json = nlohmann::json;
 
 /// auth.client_token of a login reply; a pending login-MFA requirement is an error.
 Result<SecretString> decode_login(const Json& envelope);
+/// What a login reply's auth block says of the new token (policies, lease, renewable; the
+/// display name from metadata.username). For tokens that may not look themselves up.
+std::optional<control::TokenSummary> summary_from_login(const Json& envelope);
+/// The longest token or certificate lifetime we believe: a bigger TTL from Vault is cut to it
+/// (ten years; Vault's own system maximum is 32 days unless tuned).
+inline constexpr std::int64_t kMaxBelievedTtlSeconds = 10LL * 365 * 24 * 3600;
 /// data of auth/token/lookup-self: display name, policies, ttl, renewable.
 Result<control::TokenSummary> decode_lookup_self(const Json& envelope);
 /// auth.lease_duration and auth.renewable of auth/token/renew-self.
 struct Lease {
     std::int64_t ttl_seconds = 0;
     bool renewable = false;
+    bool none = false;  ///< Vault answered 204: the lease was not extended
 };
-Result<Lease> decode_renew(const Json& envelope);
+/// A 204 (Vault renewed nothing: the auth method offered no renewal) is a Lease with `none` set.
+Result<Lease> decode_renew(const Json& envelope, long status);
 /// data.signed_key of <mount>/sign/<role>.
 Result<std::string> decode_signed_key(const Json& envelope);
 /// Vault's messages from an `errors` body, multierror decoration removed; empty when there are none.

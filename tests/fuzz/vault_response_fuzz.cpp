@@ -13,7 +13,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (j.is_discarded()) return 0;
     (void)vault::decode_login(j);
     (void)vault::decode_lookup_self(j);
-    (void)vault::decode_renew(j);
+    (void)vault::decode_renew(j, 200);
+    (void)vault::decode_renew(j, 204);
+    (void)vault::summary_from_login(j);
     (void)vault::decode_signed_key(j);
     return 0;
 }

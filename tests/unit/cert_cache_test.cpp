@@ -9,8 +9,9 @@ namespace {
 
 struct Harness {
     std::uint64_t now = 1'000'000;
+    std::uint64_t generation = 1;
     std::vector<std::pair<CertKey, CertCache::Done>> fetches;
-    CertCache cache{[this](const CertKey& k, CertCache::Done d) { fetches.emplace_back(k, std::move(d)); },
+    CertCache cache{[this](const CertKey& k, std::uint64_t, CertCache::Done d) { fetches.emplace_back(k, std::move(d)); },
                     [this] { return now; }};
 
     std::shared_ptr<HeldCert> make(const CertKey& key, std::uint64_t lifetime) {
@@ -30,8 +31,8 @@ TEST_CASE("cert cache: concurrent ensures for the same profile share one fetch")
     Harness h;
     CertKey key{"prod", {"ubuntu"}};
     int answered = 0;
-    h.cache.ensure(key, [&](auto r, bool reused) { answered += r.ok() && !reused; });
-    h.cache.ensure(key, [&](auto r, bool reused) { answered += r.ok() && !reused; });
+    h.cache.ensure(key, h.generation, [&](auto r, bool reused) { answered += r.ok() && !reused; });
+    h.cache.ensure(key, h.generation, [&](auto r, bool reused) { answered += r.ok() && !reused; });
     REQUIRE(h.fetches.size() == 1);
     h.fetches[0].second(h.make(key, 3600));
     CHECK(answered == 2);
@@ -40,28 +41,28 @@ TEST_CASE("cert cache: concurrent ensures for the same profile share one fetch")
 TEST_CASE("cert cache: reused while the margin lasts, renewed after") {
     Harness h;
     CertKey key{"prod", {"ubuntu"}};
-    h.cache.ensure(key, [](auto, bool) {});
+    h.cache.ensure(key, h.generation, [](auto, bool) {});
     h.fetches[0].second(h.make(key, 3600));
     bool reused = false;
-    h.cache.ensure(key, [&](auto, bool r) { reused = r; });
+    h.cache.ensure(key, h.generation, [&](auto, bool r) { reused = r; });
     CHECK(reused);
     CHECK(h.fetches.size() == 1);
     h.now += 3600 - 299;  // inside the last 5 minutes of a one-hour certificate
-    h.cache.ensure(key, [&](auto, bool r) { reused = r; });
+    h.cache.ensure(key, h.generation, [&](auto, bool r) { reused = r; });
     CHECK(h.fetches.size() == 2);
 }
 
 TEST_CASE("cert cache: different principals are different certificates") {
     Harness h;
-    h.cache.ensure({"prod", {"ubuntu"}}, [](auto, bool) {});
-    h.cache.ensure({"prod", {"root"}}, [](auto, bool) {});
+    h.cache.ensure({"prod", {"ubuntu"}}, h.generation, [](auto, bool) {});
+    h.cache.ensure({"prod", {"root"}}, h.generation, [](auto, bool) {});
     CHECK(h.fetches.size() == 2);
 }
 
 TEST_CASE("cert cache: an expired certificate is never listed and is dropped") {
     Harness h;
     CertKey key{"prod", {"ubuntu"}};
-    h.cache.ensure(key, [](auto, bool) {});
+    h.cache.ensure(key, h.generation, [](auto, bool) {});
     h.fetches[0].second(h.make(key, 60));
     CHECK(h.cache.identities().size() == 1);
     CHECK(h.cache.next_expiry() == h.now + 60);
@@ -76,7 +77,7 @@ TEST_CASE("cert cache: a fetch that finishes after logout is not kept") {
     Harness h;
     CertKey key{"prod", {"ubuntu"}};
     bool failed = false;
-    h.cache.ensure(key, [&](auto r, bool) { failed = !r.ok(); });
+    h.cache.ensure(key, h.generation, [&](auto r, bool) { failed = !r.ok(); });
     h.cache.clear();
     h.fetches[0].second(h.make(key, 3600));
     CHECK(failed);
@@ -92,4 +93,41 @@ TEST_CASE("renewal margin: a tenth of the lifetime, within 10 s and 5 min") {
     CHECK(renewal_margin(c) == 60);
     c.valid_before = 30;
     CHECK(renewal_margin(c) == 10);
+}
+
+TEST_CASE("cert cache: an ensure under a new login never joins a fetch begun under the old one") {
+    Harness h;
+    CertKey key{"prod", {"ubuntu"}};
+    std::optional<Errc> old_result;
+    h.cache.ensure(key, h.generation, [&](auto r, bool) { old_result = r ? std::optional<Errc>() : r.error().code; });
+    h.cache.clear();  // logout
+    REQUIRE(old_result == Errc::NotLoggedIn);  // answered at once, not left waiting on Vault
+    ++h.generation;   // login again
+    bool fresh_ok = false;
+    h.cache.ensure(key, h.generation, [&](auto r, bool) { fresh_ok = r.ok(); });
+    REQUIRE(h.fetches.size() == 2);  // a fetch of its own
+    h.fetches[0].second(Error{Errc::NotLoggedIn, "the old token is gone"});
+    CHECK_FALSE(fresh_ok);  // the old fetch's failure does not reach the new waiter
+    h.fetches[1].second(h.make(key, 3600));
+    CHECK(fresh_ok);
+    CHECK(h.cache.valid().size() == 1);
+}
+
+TEST_CASE("cert cache: a late fetch from before a logout is not stored") {
+    Harness h;
+    CertKey key{"prod", {"ubuntu"}};
+    h.cache.ensure(key, h.generation, [](auto, bool) {});
+    h.cache.clear();
+    h.fetches[0].second(h.make(key, 3600));
+    CHECK(h.cache.valid().empty());
+}
+
+TEST_CASE("cert cache: a certificate that starts in the local future is still offered") {
+    Harness h;
+    CertKey key{"prod", {"ubuntu"}};
+    h.cache.ensure(key, h.generation, [](auto, bool) {});
+    auto held = h.make(key, 3600);
+    held->cert.valid_after = h.now + 120;  // Vault's clock is two minutes ahead of ours
+    h.fetches[0].second(held);
+    CHECK(h.cache.identities().size() == 1);
 }

@@ -1,68 +1,45 @@
 // SPDX-License-Identifier: Apache-2.0
-// The agent side of sshcertd: the main and per-profile agent sockets, what
-// each connection is offered, signing, and the upstream agent pass-through.
+#include "agent_service.hpp"
+
 #include <algorithm>
 
-#include "daemon.hpp"
 #include "framing.hpp"
 #include "limits.hpp"
 #include "log.hpp"
-#include "paths.hpp"
-#include "unix_listener.hpp"
 
 namespace sshcert {
 
-FramedProtocol Daemon::agent_protocol(std::optional<std::string> profile) {
+FramedProtocol AgentService::protocol(std::optional<std::string> profile) {
     return FramedProtocol{
         .name = profile ? "agent-" + *profile : "agent",
         .max_body = limits::kMaxAgentMessageBytes,
         .idle_timeout = limits::kAgentIdleTimeout,
         .on_message =
             [this, profile](std::uint64_t id, wire::ByteView body, FramedProtocol::Reply reply) {
-                auto [it, inserted] = agent_sessions_.try_emplace(id);
+                auto [it, inserted] = sessions_.try_emplace(id);
                 if (inserted) {
                     it->second.id = id;
                     it->second.profile = profile;
                 }
-                on_agent_message(it->second, body, std::move(reply));
+                on_message(it->second, body, std::move(reply));
             },
-        .on_close = [this](std::uint64_t id) { agent_sessions_.erase(id); },
+        .on_close = [this](std::uint64_t id) { sessions_.erase(id); },
         .empty_frame_reply = [] { return agent::encode_failure(); },
         .oversize_reply = nullptr,
     };
 }
 
-std::string Daemon::profile_socket_or_main(const std::string& profile) const {
-    return profile_servers_.count(profile) ? config::profile_agent_socket_path(options_.runtime_dir, profile)
-                                           : config::agent_socket_path(options_.runtime_dir);
-}
-
-void Daemon::sync_profile_sockets() {
-    for (auto it = profile_servers_.begin(); it != profile_servers_.end();) {
-        if (config_.find_profile(it->first)) {
-            ++it;
-            continue;
-        }
-        auto path = config::profile_agent_socket_path(options_.runtime_dir, it->first);
-        it->second->stop();
-        ::unlink(path.c_str());
-        std::erase(bound_paths_, path);
-        it = profile_servers_.erase(it);
-    }
-    for (const auto& p : config_.profiles) {
-        if (profile_servers_.count(p.name)) continue;
-        auto path = config::profile_agent_socket_path(options_.runtime_dir, p.name);
-        try {
-            profile_servers_[p.name] = listen(path, agent_protocol(p.name));
-        } catch (const StartupError& e) {
-            log::error("profile ", p.name, ": ", e.what());  // the main socket still serves it
-        }
+void AgentService::set_upstream(const std::string& path) {
+    if (path.empty()) {
+        upstream_.reset();
+    } else if (!upstream_ || upstream_->path() != path) {
+        upstream_ = std::make_unique<UpstreamAgent>(io_, path);
     }
 }
 
-std::vector<agent::Identity> Daemon::identities(const AgentSession& session) { return cache_.identities(session.profile); }
+std::vector<agent::Identity> AgentService::identities(const AgentSession& session) { return cache_.identities(session.profile); }
 
-Result<wire::Bytes> Daemon::sign(AgentSession& session, wire::ByteView key_blob, wire::ByteView data, std::uint32_t flags) {
+Result<wire::Bytes> AgentService::sign(AgentSession& session, wire::ByteView key_blob, wire::ByteView data, std::uint32_t flags) {
     HeldCert* held = cache_.find_by_blob(key_blob);
     if (!held || (session.profile && held->key.profile != *session.profile)) return Error{Errc::NotFound, "no such identity"};
     auto sig = held->private_key->sign(data, flags);
@@ -76,7 +53,7 @@ Result<wire::Bytes> Daemon::sign(AgentSession& session, wire::ByteView key_blob,
     return sig;
 }
 
-void Daemon::on_agent_message(AgentSession& session, wire::ByteView body, FramedProtocol::Reply reply) {
+void AgentService::on_message(AgentSession& session, wire::ByteView body, FramedProtocol::Reply reply) {
     // The main socket passes what it cannot answer to the upstream agent, when one is configured.
     if (upstream_ && !session.profile) {
         auto request = agent::decode_request(body);

@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
+// The auth methods, one file each; registry.cpp lists them.
+#pragma once
+
+#include "auth_method.hpp"
+
+namespace sshcert {
+const AuthMethod& token_method();
+const AuthMethod& userpass_method();
+}  // namespace sshcert

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+// ensure: a usable certificate for a host and remote user, from the cache or Vault.
+#include <algorithm>
+
+#include "cert_source.hpp"
+#include "control_service.hpp"
+#include "paths.hpp"
+
+namespace sshcert::ops {
+
+namespace {
+Error no_profile(const config::Config& c, const std::string& host, const std::optional<std::string>& asked) {
+    std::string where = c.source.empty() ? config::default_config_path([](const char* n) { return std::getenv(n); }) : c.source;
+    if (asked) return {Errc::NotFound, "no profile named '" + *asked + "' in " + where + " (profiles: " + profile_names(c) + ")"};
+    return {Errc::NotFound, "no profile matches host '" + host + "'; add a [[profile]] whose hosts match it to " + where +
+                                " (profiles: " + profile_names(c) + ")"};
+}
+}  // namespace
+
+void ensure(ControlContext& ctx, const control::Json& request, ControlReply reply) {
+    control::FieldReader f(request);
+    std::string host = f.string("host");
+    auto user = f.optional_string("user").value_or("");
+    auto profile_name = f.optional_string("profile");
+    if (f.error()) return reply(control::make_error_reply(*f.error()));
+    VaultSession& session = ctx.session();
+    if (!session.tokens().active()) return reply(control::make_error_reply(not_logged_in()));
+
+    const config::Config& config = ctx.config();
+    const config::Profile* profile = profile_name ? config.find_profile(*profile_name) : config.profile_for_host(host);
+    if (!profile) return reply(control::make_error_reply(no_profile(config, host, profile_name)));
+    CertKey key{profile->name, profile->principals};
+    if (key.principals.empty() && !user.empty()) key.principals.push_back(user);
+    if (key.principals.empty())
+        return reply(control::make_error_reply(
+            {Errc::InvalidArgument, "profile '" + profile->name + "' names no principals and no remote user was given"}));
+    std::sort(key.principals.begin(), key.principals.end());
+    key.principals.erase(std::unique(key.principals.begin(), key.principals.end()), key.principals.end());
+
+    ctx.cache.ensure(key, session.tokens().generation(),
+                     [&ctx, reply = std::move(reply)](Result<std::shared_ptr<HeldCert>> r, bool reused) {
+                         if (!r) return reply(control::make_error_reply(r.error()));
+                         const HeldCert& held = **r;
+                         reply(control::make_reply({{"certificate", describe(held, ctx.listeners)},
+                                                    {"reused", reused},
+                                                    {"warnings", held.warnings},
+                                                    {"agent_socket", ctx.listeners.socket_for_profile(held.key.profile)}}));
+                     });
+}
+
+}  // namespace sshcert::ops
