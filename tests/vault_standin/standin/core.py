@@ -59,9 +59,11 @@ class StateStore:
 
 
 class Core:
-    def __init__(self, root_token, clock, workdir=None, store=None):
+    def __init__(self, root_token, clock, faults, workdir=None, store=None):
         self.lock = threading.RLock()
         self.clock = clock
+        # The test-only faults; backends read the few that change what they do.
+        self.faults = faults
         self.workdir = workdir
         self.store = store
         self.state = (store.load() if store else None) or fresh_state()

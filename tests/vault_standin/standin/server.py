@@ -12,9 +12,10 @@ from urllib.parse import unquote, urlsplit
 
 from .admin import AdminApi
 from .core import Clock, Core, StateStore
+from .faults import Faults
 from .gocompat import multierror
-from .http_api import (MAX_REQUEST_BYTES, Faults, HttpRequest, RequestLog, VaultHttp,
-                       error_reply)
+from .http_api import MAX_REQUEST_BYTES, HttpRequest, RequestLog, VaultHttp
+from .replies import error_reply
 
 LISTEN_HOST = "127.0.0.1"
 
@@ -154,14 +155,14 @@ def parse_args(argv):
     return args
 
 
-def build_core(args):
+def build_core(args, faults):
     clock = Clock(time.time)
     store = workdir = None
     if args.state_dir:
         os.makedirs(args.state_dir, exist_ok=True)
         store = StateStore(args.state_dir)
         workdir = args.state_dir
-    core = Core(args.root_token, clock, workdir, store)
+    core = Core(args.root_token, clock, faults, workdir, store)
     if args.bootstrap:
         core.bootstrap()
     return core
@@ -169,8 +170,8 @@ def build_core(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    core = build_core(args)
     faults, request_log = Faults(), RequestLog(args.record_secrets)
+    core = build_core(args, faults)
     server = StandinServer(args.port, VaultHttp(core, faults, request_log),
                            AdminApi(faults, request_log, core.clock))
     port = server.server_address[1]
