@@ -27,6 +27,7 @@ SERVER = os.path.join(HERE, "vault_standin.py")
 SSH_KEYGEN = "/usr/bin/ssh-keygen" if os.path.exists("/usr/bin/ssh-keygen") else "ssh-keygen"
 ROOT_TOKEN = "root-token-for-tests"
 PERMISSION_DENIED = "1 error occurred:\n\t* permission denied\n\n"
+NO_TOKEN = "permission denied"
 INVALID_TOKEN = "2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"
 DEFAULT_TTL = 2764800
 ENVELOPE_KEYS = ["request_id", "lease_id", "renewable", "lease_duration", "data", "wrap_info",
@@ -191,6 +192,11 @@ class StandinTestCase(unittest.TestCase):
     def write_policy(self, name, text):
         self.ok("PUT", f"sys/policies/acl/{name}", {"policy": text})
 
+    def set_faults(self, **faults):
+        result = self.admin("POST", "faults", faults)
+        self.assertEqual(result.status, 200, result.text)
+        self.addCleanup(self.admin, "DELETE", "faults")
+
 
 class HttpLayerTest(StandinTestCase):
     server_args = ("--bootstrap",)
@@ -212,9 +218,9 @@ class HttpLayerTest(StandinTestCase):
         self.assertEqual((result.status, result.json), (404, {"errors": []}))
         self.assertEqual(result.headers["Content-Type"], "application/json")
 
-    def test_missing_token_is_permission_denied(self):
+    def test_missing_token_is_bare_permission_denied(self):
         result = self.call("GET", "auth/token/lookup-self", token=None)
-        self.assertEqual((result.status, result.errors), (403, [PERMISSION_DENIED]))
+        self.assertEqual((result.status, result.errors), (403, [NO_TOKEN]))
         self.assertEqual(result.headers["Cache-Control"], "no-store")
 
     def test_unknown_token_is_permission_denied_and_invalid_token(self):
@@ -716,6 +722,39 @@ class FaultsTest(StandinTestCase):
         self.assertEqual((login["status"], login["has_token"]), (200, False))
         self.assertEqual(self.admin("DELETE", "requests").status, 204)
         self.assertEqual(self.admin("GET", "requests").json, [])
+
+
+class TokenErrorsTest(StandinTestCase):
+    """The 403 bodies of Vault 1.17+ and of Vault 1.16 and older (legacy_token_errors)."""
+
+    def dead_tokens(self):
+        revoked = self.create_token(ttl="10m")
+        self.ok("POST", "auth/token/revoke-self", token=revoked)
+        expired = self.create_token(ttl="60s")
+        return {"unknown": "hvs.not-a-token", "revoked": revoked, "expired": expired}
+
+    def test_dead_tokens_get_invalid_token_by_default(self):
+        self.addCleanup(self.admin, "POST", "time_offset", {"seconds": 0})
+        tokens = self.dead_tokens()
+        self.admin("POST", "time_offset", {"seconds": 120})
+        for kind, token in tokens.items():
+            result = self.call("GET", "auth/token/lookup-self", token=token)
+            self.assertEqual((result.status, result.errors), (403, [INVALID_TOKEN]), kind)
+
+    def test_legacy_token_errors_send_the_missing_token_body(self):
+        self.addCleanup(self.admin, "POST", "time_offset", {"seconds": 0})
+        tokens = self.dead_tokens()
+        self.admin("POST", "time_offset", {"seconds": 120})
+        self.set_faults(legacy_token_errors=True)
+        missing = self.call("GET", "auth/token/lookup-self", token=None)
+        for kind, token in tokens.items():
+            result = self.call("PUT", "ssh/sign/any", {"public_key": "x"}, token=token)
+            self.assertEqual((result.status, result.errors), (403, [NO_TOKEN]), kind)
+            self.assertEqual(result.json, missing.json)
+        # A policy denial keeps its multierror form.
+        self.write_policy("nothing", 'path "nothing" { capabilities = ["read"] }')
+        denied = self.call("GET", "sys/mounts", token=self.create_token(policies=["nothing"]))
+        self.assertEqual((denied.status, denied.errors), (403, [PERMISSION_DENIED]))
 
 
 class PersistenceTest(unittest.TestCase):

@@ -40,6 +40,7 @@ _FAULTS = {
     "status_once": ([], _status_list, "a list of HTTP status codes"),
     "delay_ms": (0, _count, "a non-negative integer"),
     "path_prefix": ("", _string, "a string"),
+    "legacy_token_errors": (False, _bool, "a boolean"),
 }
 
 

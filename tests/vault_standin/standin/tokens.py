@@ -18,8 +18,12 @@ from .gocompat import Struct, human_duration, multierror, parse_duration_seconds
 SYSTEM_DEFAULT_TTL = 768 * 3600
 SYSTEM_MAX_TTL = 768 * 3600
 
+# A request without a token: fetchACLTokenEntryAndEntity's plain ErrPermissionDenied.
+NO_TOKEN = "permission denied"
+# A policy denial: CheckToken appends ErrPermissionDenied to a multierror.
 PERMISSION_DENIED = multierror("permission denied")
-# Since Vault 1.17 a bad token gets both messages (Vault PR #25953).
+# An unknown, expired or revoked token since Vault 1.17 (PR #25953): ErrPermissionDenied
+# and ErrInvalidToken in one multierror. Vault 1.16 and older (and OpenBao) send NO_TOKEN.
 INVALID_TOKEN = multierror("permission denied", "invalid token")
 
 _BASE62 = string.ascii_letters + string.digits
@@ -88,10 +92,11 @@ class TokenStore:
 
     def authenticate(self, token_id):
         if not token_id:
-            raise VaultError(403, [PERMISSION_DENIED])
+            raise VaultError(403, [NO_TOKEN])
         entry = self.find(token_id)
         if entry is None:
-            raise VaultError(403, [INVALID_TOKEN])
+            legacy = self.core.faults.get("legacy_token_errors")
+            raise VaultError(403, [NO_TOKEN if legacy else INVALID_TOKEN])
         return entry
 
     def use(self, entry):
