@@ -757,6 +757,36 @@ class TokenErrorsTest(StandinTestCase):
         self.assertEqual((denied.status, denied.errors), (403, [PERMISSION_DENIED]))
 
 
+class RetryAfterTest(StandinTestCase):
+    def test_rate_limited_sends_vaults_quota_headers(self):
+        self.set_faults(rate_limited=True)
+        result = self.call("GET", "auth/token/lookup-self")
+        self.assertEqual(result.status, 429)
+        self.assertEqual((result.headers["Retry-After"], result.headers["X-RateLimit-Reset"],
+                          result.headers["X-RateLimit-Remaining"],
+                          result.headers["X-RateLimit-Limit"]), ("0", "0", "0", "1"))
+
+    def test_retry_after_is_sent_verbatim_on_made_up_retryable_replies(self):
+        for value in ("99999999999999999999", "Wed, 21 Oct 2015 07:28:00 GMT", "-1"):
+            self.set_faults(retry_after=value, rate_limited=True)
+            self.assertEqual(self.call("GET", "sys/mounts").headers["Retry-After"], value)
+            self.admin("DELETE", "faults")
+            self.set_faults(retry_after=value, status_once=[412, 503, 502, 400])
+            for status in (412, 503, 502):
+                result = self.call("GET", "sys/mounts")
+                self.assertEqual((result.status, result.headers["Retry-After"]), (status, value))
+            refused = self.call("GET", "sys/mounts")
+            self.assertEqual(refused.status, 400)
+            self.assertNotIn("Retry-After", refused.headers)
+            served = self.call("GET", "sys/mounts")
+            self.assertEqual(served.status, 200)
+            self.assertNotIn("Retry-After", served.headers)
+            self.admin("DELETE", "faults")
+
+    def test_retry_after_must_be_a_string(self):
+        self.assertEqual(self.admin("POST", "faults", {"retry_after": 5}).status, 400)
+
+
 class PersistenceTest(unittest.TestCase):
     def test_state_dir_survives_a_restart(self):
         workdir = tempfile.mkdtemp(prefix="vault-standin-state-")

@@ -41,6 +41,7 @@ _FAULTS = {
     "delay_ms": (0, _count, "a non-negative integer"),
     "path_prefix": ("", _string, "a string"),
     "legacy_token_errors": (False, _bool, "a boolean"),
+    "retry_after": (None, lambda v: v is None or _string(v), "a string or null"),
 }
 
 

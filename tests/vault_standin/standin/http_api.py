@@ -167,7 +167,8 @@ class VaultHttp:
         try:
             logical = self._logical_request(request, path)
             if self.faults.get("sealed"):
-                return error_reply(503, ["Vault is sealed"])
+                return fault_replies.with_retry_after(
+                    self.faults, error_reply(503, ["Vault is sealed"]))
             response, mount_type = self.core.handle(logical)
         except VaultError as err:
             return error_reply(err.status, err.errors)
