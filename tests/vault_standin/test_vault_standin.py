@@ -9,6 +9,7 @@ or directly with
 
 import base64
 import calendar
+import email.utils
 import hashlib
 import http.client
 import json
@@ -785,6 +786,36 @@ class RetryAfterTest(StandinTestCase):
 
     def test_retry_after_must_be_a_string(self):
         self.assertEqual(self.admin("POST", "faults", {"retry_after": 5}).status, 400)
+
+
+class ClockOffsetTest(StandinTestCase):
+    """/_standin/time_offset moves every clock a client can see."""
+
+    OFFSET = 3 * 86400
+
+    def setUp(self):
+        self.addCleanup(self.admin, "POST", "time_offset", {"seconds": 0})
+        self.assertEqual(self.admin("POST", "time_offset", {"seconds": self.OFFSET}).status, 200)
+
+    def test_date_header_of_every_response(self):
+        expected = time.time() + self.OFFSET
+        for result in (self.call("GET", "sys/health", token=None),
+                       self.call("GET", "no-such-mount/x"),
+                       self.admin("GET", "faults")):
+            date = email.utils.parsedate_to_datetime(result.headers["Date"]).timestamp()
+            self.assertAlmostEqual(date, expected, delta=3)
+
+    def test_health_server_time(self):
+        health = self.call("GET", "sys/health", token=None).json
+        self.assertAlmostEqual(health["server_time_utc"], time.time() + self.OFFSET, delta=3)
+
+    def test_certificate_validity(self):
+        self.enable_ssh("ssh")
+        self.role("ssh", "dev", allowed_users="*", default_user="alice", ttl="1h")
+        details = self.certificate(self.sign("ssh", "dev"))
+        now = time.time() + self.OFFSET
+        self.assertAlmostEqual(details["valid_after"], now - 30, delta=3)
+        self.assertAlmostEqual(details["valid_before"], now + 3600, delta=3)
 
 
 class PersistenceTest(unittest.TestCase):

@@ -28,10 +28,11 @@ def log(message):
 class StandinServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port, vault_http, admin):
+    def __init__(self, port, vault_http, admin, clock):
         super().__init__((LISTEN_HOST, port), Handler)
         self.vault_http = vault_http
         self.admin = admin
+        self.clock = clock
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -40,6 +41,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def version_string(self):
         return self.server_version
+
+    def date_time_string(self, timestamp=None):
+        """The Date header, on the stand-in's clock (moved by /_standin/time_offset)."""
+        return super().date_time_string(self.server.clock.now() if timestamp is None
+                                        else timestamp)
 
     def __getattr__(self, name):
         # Vault answers every HTTP method itself (unknown ones get 405), so
@@ -173,7 +179,7 @@ def main(argv=None):
     faults, request_log = Faults(), RequestLog(args.record_secrets)
     core = build_core(args, faults)
     server = StandinServer(args.port, VaultHttp(core, faults, request_log),
-                           AdminApi(faults, request_log, core.clock))
+                           AdminApi(faults, request_log, core.clock), core.clock)
     port = server.server_address[1]
     if args.port_file:
         write_port_file(args.port_file, port)
