@@ -656,11 +656,15 @@ class SshEngineTest(StandinTestCase):
                          ["keys are already configured; delete them before reconfiguring"])
         self.assertEqual(self.certificate(self.sign("fresh", "any"))["Principals"], ["alice"])
 
-    def test_rsa_ca_signs_with_rsa_sha2_256(self):
+    def test_rsa_ca_signature_follows_algorithm_signer(self):
         self.enable_ssh("rsa-ca", key_type="rsa", key_bits=2048)
-        self.role("rsa-ca", "any", allowed_users="*", default_user="alice")
-        details = self.certificate(self.sign("rsa-ca", "any"))
-        self.assertIn("(using rsa-sha2-256)", details["Signing CA"])
+        for signer, used in (("default", "rsa-sha2-256"), ("ssh-rsa", "ssh-rsa"),
+                             ("rsa-sha2-512", "rsa-sha2-512")):
+            self.role("rsa-ca", signer, allowed_users="*", default_user="alice",
+                      algorithm_signer=signer)
+            details = self.certificate(self.sign("rsa-ca", signer))
+            self.assertTrue(details["Signing CA"].startswith("RSA SHA256:"))
+            self.assertTrue(details["Signing CA"].endswith(f" (using {used})"), signer)
 
 
 class FaultsTest(StandinTestCase):
