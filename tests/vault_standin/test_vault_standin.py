@@ -198,6 +198,10 @@ class StandinTestCase(unittest.TestCase):
         self.assertEqual(result.status, 200, result.text)
         self.addCleanup(self.admin, "DELETE", "faults")
 
+    def login(self, username, password, mount="userpass"):
+        body = {} if password is None else {"password": password}
+        return self.call("POST", f"auth/{mount}/login/{username}", body, token=None)
+
 
 class HttpLayerTest(StandinTestCase):
     server_args = ("--bootstrap",)
@@ -350,10 +354,6 @@ class UserpassTest(StandinTestCase):
             ("auth/userpass/users/alice", {"password": "s3cret", "token_policies": "ssh-users"}),
             ("auth/corp/users/users/bob",
              {"password": "pw", "token_ttl": "1h", "token_max_ttl": "2h"}))
-
-    def login(self, username, password, mount="userpass"):
-        body = {} if password is None else {"password": password}
-        return self.call("POST", f"auth/{mount}/login/{username}", body, token=None)
 
     def test_login_returns_auth_block(self):
         result = self.login("ALICE", "s3cret")
@@ -820,6 +820,135 @@ class ClockOffsetTest(StandinTestCase):
         now = time.time() + self.OFFSET
         self.assertAlmostEqual(details["valid_after"], now - 30, delta=3)
         self.assertAlmostEqual(details["valid_before"], now + 3600, delta=3)
+
+
+class IdentityTest(StandinTestCase):
+    """Entities for userpass users and the identity templates of SSH roles."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.configure(
+            ("sys/auth/userpass", {"type": "userpass"}),
+            ("sys/auth/corp", {"type": "userpass"}),
+            ("sys/policies/acl/signer",
+             {"policy": 'path "ssh/sign/*" { capabilities = ["update"] }'}),
+            ("auth/userpass/users/alice", {"password": "pw", "token_policies": "signer"}),
+            ("auth/corp/users/alice", {"password": "pw", "token_policies": "signer"}),
+            ("sys/mounts/ssh", {"type": "ssh"}),
+            ("ssh/config/ca", {"key_type": "ed25519"}))
+        listing = cls.server.request("GET", "/v1/sys/auth", token=ROOT_TOKEN).json["data"]
+        cls.accessor = listing["userpass/"]["accessor"]
+        cls.alias_name = "{{identity.entity.aliases.%s.name}}" % cls.accessor
+
+    def alice(self, mount="userpass"):
+        return self.login("alice", "pw", mount).json["auth"]
+
+    def test_auth_methods_are_listed_with_their_accessors(self):
+        listing = self.ok("GET", "sys/auth").json["data"]
+        self.assertRegex(listing["userpass/"]["accessor"], r"^auth_userpass_[0-9a-f]{8}$")
+        self.assertRegex(listing["token/"]["accessor"], r"^auth_token_[0-9a-f]{8}$")
+
+    def test_one_entity_per_user_and_mount(self):
+        first, second, other = self.alice(), self.alice(), self.alice("corp")
+        uuid.UUID(first["entity_id"])
+        self.assertEqual(first["entity_id"], second["entity_id"])
+        self.assertNotEqual(first["entity_id"], other["entity_id"])
+        lookup = self.ok("GET", "auth/token/lookup-self", token=first["client_token"]).json
+        self.assertEqual(lookup["data"]["entity_id"], first["entity_id"])
+        # Tokens from the token store (made with the root token) have none.
+        self.assertEqual(self.ok("POST", "auth/token/create", {}).json["auth"]["entity_id"], "")
+
+    def test_entity_read_shows_the_alias(self):
+        entity_id = self.alice()["entity_id"]
+        entity = self.ok("GET", f"identity/entity/id/{entity_id}").json["data"]
+        self.assertRegex(entity["name"], r"^entity_[0-9a-f]{8}$")
+        alias = entity["aliases"][0]
+        self.assertEqual((alias["name"], alias["mount_accessor"], alias["mount_path"],
+                          alias["mount_type"], alias["canonical_id"]),
+                         ("alice", self.accessor, "auth/userpass/", "userpass", entity_id))
+        by_name = self.ok("GET", f"identity/entity/name/{entity['name']}").json["data"]
+        self.assertEqual(by_name["id"], entity_id)
+        self.assertEqual(self.call("GET", "identity/entity/id/no-such-id").status, 404)
+
+    def test_templated_allowed_and_default_user(self):
+        self.role("ssh", "own-name", allowed_users=self.alias_name, allowed_users_template=True,
+                  default_user=self.alias_name, default_user_template=True)
+        token = self.alice()["client_token"]
+        self.assertEqual(self.certificate(self.sign("ssh", "own-name", token))["Principals"],
+                         ["alice"])
+        refused = self.sign("ssh", "own-name", token, valid_principals="bob")
+        self.assertEqual((refused.status, refused.errors),
+                         (400, ["bob is not a valid value for valid_principals"]))
+
+    def test_without_an_entity_templates_stay_literal(self):
+        self.role("ssh", "literal", allowed_users=self.alias_name, allowed_users_template=True,
+                  default_user=self.alias_name, default_user_template=True)
+        for token in (ROOT_TOKEN, self.create_token(policies=["signer"])):
+            principals = self.certificate(self.sign("ssh", "literal", token))["Principals"]
+            self.assertEqual(principals, [self.alias_name])
+
+    def test_entity_name_id_and_metadata(self):
+        auth = self.alice()
+        entity_id = auth["entity_id"]
+        self.ok("POST", f"identity/entity/id/{entity_id}", {"metadata": {"unix": "al1ce"}},
+                status=(204,))
+        name = self.ok("GET", f"identity/entity/id/{entity_id}").json["data"]["name"]
+        self.role("ssh", "entity", allowed_users_template=True,
+                  allowed_users="{{identity.entity.name}},{{identity.entity.id}},"
+                                "{{identity.entity.metadata.unix}}")
+        token = auth["client_token"]
+        result = self.sign("ssh", "entity", token, valid_principals=f"{name},{entity_id},al1ce")
+        self.assertEqual(self.certificate(result)["Principals"],
+                         sorted([name, entity_id, "al1ce"]))
+
+    def test_templated_default_extensions(self):
+        self.role("ssh", "ext", allowed_users="*", default_user="alice",
+                  default_extensions_template=True,
+                  default_extensions={"login@example.com": self.alias_name, "permit-pty": ""})
+        mine = self.sign("ssh", "ext", self.alice()["client_token"])
+        self.assertIsNone(mine.json["warnings"])
+        # The value is an SSH string: length 5, then "alice".
+        self.assertEqual(self.certificate(mine)["Extensions"],
+                         ["login@example.com UNKNOWN OPTION: 00000005616c696365 (len 9)",
+                          "permit-pty"])
+        anonymous = self.sign("ssh", "ext")
+        self.assertEqual(self.certificate(anonymous)["Extensions"], ["permit-pty"])
+        self.assertEqual(anonymous.json["warnings"], [
+            "default_extension templating enabled with at least one extension requiring "
+            "identity templating. However, this request lacked identity entity information, "
+            "causing one or more extensions to be skipped from the generated certificate."])
+
+    def test_template_errors(self):
+        missing = "{{identity.entity.aliases.auth_userpass_00000000.name}}"
+        self.role("ssh", "bad-allowed", allowed_users=missing, allowed_users_template=True)
+        self.role("ssh", "bad-default", allowed_users="*", default_user=missing,
+                  default_user_template=True)
+        self.role("ssh", "groups", allowed_users="{{identity.groups.names.ops.name}}",
+                  allowed_users_template=True)
+        token = self.alice()["client_token"]
+        allowed = self.sign("ssh", "bad-allowed", token, valid_principals="alice")
+        self.assertEqual((allowed.status, allowed.errors),
+                         (400, [f"template '{missing}' could not be rendered -> alias not found"]))
+        default = self.sign("ssh", "bad-default", token)
+        self.assertEqual((default.status, default.errors), (500, [
+            f"1 error occurred:\n\t* template '{missing}' could not be rendered -> "
+            "alias not found\n\n"]))
+        groups = self.sign("ssh", "groups", token, valid_principals="alice")
+        self.assertEqual(groups.errors, [
+            "template '{{identity.groups.names.ops.name}}' could not be rendered -> string "
+            "contains groups template directives but no groups were provided"])
+
+    def test_wildcards_in_rendered_values_are_refused(self):
+        entity_id = self.alice("corp")["entity_id"]
+        self.ok("POST", f"identity/entity/id/{entity_id}", {"metadata": {"unix": "*"}},
+                status=(204,))
+        template = "{{identity.entity.metadata.unix}}"
+        self.role("ssh", "glob", allowed_users=template, allowed_users_template=True)
+        result = self.sign("ssh", "glob", self.alice("corp")["client_token"],
+                           valid_principals="x")
+        self.assertEqual(result.errors, [f"template '{template}' could not be rendered -> "
+                                         "globs and wildcards are not allowed in template result"])
 
 
 class PersistenceTest(unittest.TestCase):

@@ -36,6 +36,10 @@ class Request:
     def display_name(self):
         return self.token["display_name"] if self.token else ""
 
+    @property
+    def entity_id(self):
+        return self.token["entity_id"] if self.token else ""
+
 
 @dataclass
 class LoginAuth:
