@@ -951,6 +951,90 @@ class IdentityTest(StandinTestCase):
                                          "globs and wildcards are not allowed in template result"])
 
 
+class BatchAndPeriodicTokenTest(StandinTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.configure(
+            ("sys/policies/acl/creator",
+             {"policy": 'path "auth/token/create" { capabilities = ["update"] }'}),
+            ("sys/auth/userpass", {"type": "userpass"}),
+            ("auth/userpass/users/bea", {"password": "pw", "token_type": "batch",
+                                         "token_ttl": "1h"}),
+            ("auth/userpass/users/pat", {"password": "pw", "token_period": "20m"}))
+
+    def test_batch_token_from_token_create(self):
+        auth = self.ok("POST", "auth/token/create", {"type": "batch", "policies": ["creator"],
+                                                     "ttl": "1h"}).json["auth"]
+        self.assertRegex(auth["client_token"], r"^hvb\.[A-Za-z0-9_-]{100,}$")
+        self.assertEqual((auth["accessor"], auth["renewable"], auth["token_type"],
+                          auth["lease_duration"]), ("", False, "batch", 3600))
+        token = auth["client_token"]
+        data = self.ok("GET", "auth/token/lookup-self", token=token).json["data"]
+        self.assertEqual((data["type"], data["renewable"], data["accessor"]),
+                         ("batch", False, ""))
+        self.assertAlmostEqual(data["ttl"], 3600, delta=2)
+        renew = self.call("POST", "auth/token/renew-self", token=token)
+        self.assertEqual((renew.status, renew.errors), (400, ["batch tokens cannot be renewed"]))
+        revoke = self.call("POST", "auth/token/revoke-self", token=token)
+        self.assertEqual((revoke.status, revoke.errors), (400, ["batch tokens cannot be revoked"]))
+        self.ok("GET", "auth/token/lookup-self", token=token)
+        child = self.call("POST", "auth/token/create", {}, token=token)
+        self.assertEqual(child.errors, ["batch tokens cannot create more tokens"])
+
+    def test_batch_token_refusals(self):
+        for params, reason in (({"num_uses": 3}, "num_uses"),
+                               ({"explicit_max_ttl": "1h"}, "explicit_max_ttl"),
+                               ({"period": "1h"}, "period")):
+            result = self.call("POST", "auth/token/create", {"type": "batch", **params})
+            self.assertEqual((result.status, result.errors),
+                             (400, [f'batch tokens cannot have "{reason}" set']))
+        root = self.call("POST", "auth/token/create", {"type": "batch"})
+        self.assertEqual(root.errors, ["batch tokens cannot be root tokens"])
+        bad = self.call("POST", "auth/token/create", {"type": "bulk", "policies": ["x"]})
+        self.assertEqual(bad.errors, ["invalid 'token_type' value"])
+
+    def test_batch_token_dies_with_its_parent(self):
+        parent = self.create_token(policies=["creator"], ttl="1h")
+        child = self.ok("POST", "auth/token/create", {"type": "batch"},
+                        token=parent).json["auth"]
+        self.assertFalse(child["orphan"])
+        self.ok("GET", "auth/token/lookup-self", token=child["client_token"])
+        self.ok("POST", "auth/token/revoke-self", token=parent)
+        gone = self.call("GET", "auth/token/lookup-self", token=child["client_token"])
+        self.assertEqual((gone.status, gone.errors), (403, [INVALID_TOKEN]))
+
+    def test_userpass_batch_login(self):
+        auth = self.login("bea", "pw").json["auth"]
+        self.assertTrue(auth["client_token"].startswith("hvb."))
+        self.assertEqual((auth["token_type"], auth["renewable"], auth["accessor"],
+                          auth["lease_duration"]), ("batch", False, "", 3600))
+        self.assertEqual(self.ok("GET", "auth/userpass/users/bea").json["data"]["token_type"],
+                         "batch")
+        conflict = self.call("POST", "auth/userpass/users/bea", {"token_num_uses": 2})
+        self.assertEqual(conflict.errors, ["'token_type' cannot be 'batch' or 'default_batch' "
+                                           "when set to generate tokens with limited use count"])
+
+    def test_periodic_token_renews_to_its_period(self):
+        token = self.create_token(period="30m", ttl="5m")
+        data = self.ok("GET", "auth/token/lookup-self", token=token).json["data"]
+        self.assertEqual(data["period"], 1800)
+        self.assertAlmostEqual(data["ttl"], 1800, delta=2)
+        renewed = self.ok("POST", "auth/token/renew-self", {"increment": "5h"}, token=token)
+        self.assertEqual(renewed.json["auth"]["lease_duration"], 1800)
+        creator = self.create_token(policies=["creator"])
+        refused = self.call("POST", "auth/token/create", {"period": "1h"}, token=creator)
+        self.assertEqual(refused.errors,
+                         ["root or sudo privileges required to create periodic token"])
+
+    def test_userpass_token_period(self):
+        auth = self.login("pat", "pw").json["auth"]
+        self.assertEqual((auth["lease_duration"], auth["renewable"]), (1200, True))
+        renewed = self.ok("POST", "auth/token/renew-self", {"increment": "9h"},
+                          token=auth["client_token"]).json["auth"]
+        self.assertEqual(renewed["lease_duration"], 1200)
+
+
 class PersistenceTest(unittest.TestCase):
     def test_state_dir_survives_a_restart(self):
         workdir = tempfile.mkdtemp(prefix="vault-standin-state-")

@@ -53,6 +53,8 @@ class LoginAuth:
     explicit_max_ttl: int = 0
     num_uses: int = 0
     no_default_policy: bool = False
+    token_type: str = "service"
+    period: int = 0
 
 
 @dataclass
