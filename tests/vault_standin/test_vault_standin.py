@@ -9,6 +9,7 @@ or directly with
 
 import base64
 import calendar
+import contextlib
 import email.utils
 import hashlib
 import http.client
@@ -19,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import uuid
@@ -91,8 +93,14 @@ class Standin:
             self.process.kill()
             self.process.wait()
 
-    def request(self, method, path, body=None, token=None, headers=None):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+    def request(self, method, path, body=None, token=None, headers=None, timeout=30):
+        with self.open(method, path, body, token, headers, timeout) as (_connection, response):
+            return Result(response.status, response.headers, response.read())
+
+    @contextlib.contextmanager
+    def open(self, method, path, body=None, token=None, headers=None, timeout=30):
+        """A request whose (connection, response) the caller reads as it likes."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             all_headers = dict(headers or {})
             if token is not None:
@@ -101,10 +109,15 @@ class Standin:
                 body = json.dumps(body)
                 all_headers.setdefault("Content-Type", "application/json")
             connection.request(method, path, body=body, headers=all_headers)
-            response = connection.getresponse()
-            return Result(response.status, response.headers, response.read())
+            yield connection, connection.getresponse()
         finally:
             connection.close()
+
+    def resident_kib(self):
+        """The server process's resident memory (VmRSS) in KiB."""
+        with open(f"/proc/{self.process.pid}/status", encoding="utf-8") as handle:
+            line = next(line for line in handle if line.startswith("VmRSS:"))
+        return int(line.split()[1])
 
 
 def certificate_details(signed_key, workdir):
@@ -1033,6 +1046,110 @@ class BatchAndPeriodicTokenTest(StandinTestCase):
         renewed = self.ok("POST", "auth/token/renew-self", {"increment": "9h"},
                           token=auth["client_token"]).json["auth"]
         self.assertEqual(renewed["lease_duration"], 1200)
+
+
+class BrokenVaultTest(StandinTestCase):
+    """Faults that make the stand-in a Vault, or a proxy, that breaks the HTTP exchange."""
+
+    def wait_for_request(self, path):
+        """The request log entry of the first request to path, once it has arrived."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            for entry in self.admin("GET", "requests").json:
+                if entry["path"] == path:
+                    return entry
+            time.sleep(0.02)
+        self.fail(f"no request to {path} arrived")
+
+    def test_hang_holds_matching_requests_until_cleared(self):
+        self.admin("DELETE", "requests")
+        self.set_faults(hang=True, path_prefix="auth/token/lookup-self")
+        with self.assertRaises(TimeoutError):
+            self.call_with_timeout(0.3)
+        results = []
+        waiting = threading.Thread(target=lambda: results.append(self.call_with_timeout(10)))
+        waiting.start()
+        self.addCleanup(waiting.join)
+        entry = self.wait_for_request("/v1/auth/token/lookup-self")
+        self.assertIsNone(entry["status"])
+        # Other requests, and other connections, are served meanwhile.
+        self.ok("GET", "sys/mounts")
+        self.assertEqual(self.call("GET", "sys/health", token=None).status, 200)
+        self.assertEqual(results, [])
+        self.admin("DELETE", "faults")
+        waiting.join(10)
+        self.assertEqual(results[0].status, 200)
+
+    def call_with_timeout(self, seconds):
+        return self.server.request("GET", "/v1/auth/token/lookup-self", token=ROOT_TOKEN,
+                                   timeout=seconds)
+
+    def test_cut_after_headers(self):
+        self.set_faults(cut_after_headers=True, path_prefix="auth/token/revoke-self")
+        token = self.create_token(ttl="10m")
+        with self.server.open("POST", "/v1/auth/token/revoke-self", token=token) as (_c, reply):
+            self.assertEqual(reply.status, 200)
+            self.assertGreater(int(reply.headers["Content-Length"]), 0)
+            with self.assertRaises(http.client.IncompleteRead) as raised:
+                reply.read()
+        self.assertEqual(raised.exception.partial, b"")
+        # Vault did the work: the token is gone although the reply was lost.
+        self.assertEqual(self.call("GET", "auth/token/lookup-self", token=token).status, 403)
+
+    def test_drop_mid_body(self):
+        self.set_faults(drop_mid_body=True)
+        with self.server.open("GET", "/v1/auth/token/lookup-self", token=ROOT_TOKEN) as (_c, r):
+            length = int(r.headers["Content-Length"])
+            with self.assertRaises(http.client.IncompleteRead) as raised:
+                r.read()
+        self.assertEqual(len(raised.exception.partial), length // 2)
+        self.assertTrue(raised.exception.partial.startswith(b'{"request_id":"'))
+
+    def test_error_reply_echoes_the_request_body(self):
+        self.set_faults(error_reply={"status": 400, "text": "bad request: {{request_body}}"})
+        result = self.call("POST", "auth/token/create", {"password": "hunter2"})
+        self.assertEqual((result.status, result.errors),
+                         (400, ['bad request: {"password": "hunter2"}']))
+
+    def test_error_reply_repeated_to_900_kb(self):
+        self.set_faults(error_reply={"status": 503, "text": "overloaded ", "repeat": 90000},
+                        retry_after="7", path_prefix="ssh/")
+        result = self.call("PUT", "ssh/sign/dev", {"public_key": "x"})
+        self.assertEqual((result.status, result.headers["Retry-After"]), (503, "7"))
+        self.assertEqual(result.errors, ["overloaded " * 90000])
+        self.assertEqual(self.call("GET", "sys/mounts").status, 200)
+
+    def test_error_reply_is_checked(self):
+        for value in ({"status": 99, "text": "x"}, {"text": "x"}, {"status": 400},
+                      {"status": 400, "text": "x", "repeat": 0}, {"status": 400, "text": "x",
+                                                                  "colour": "red"}):
+            self.assertEqual(self.admin("POST", "faults", {"error_reply": value}).status, 400)
+
+    def test_huge_body_is_streamed(self):
+        size = 100 * 1024 * 1024
+        self.set_faults(huge_body_bytes=size, path_prefix="auth/token/lookup-self")
+        before = self.server.resident_kib()
+        received = bytearray()
+        with self.server.open("GET", "/v1/auth/token/lookup-self", token=ROOT_TOKEN) as (_c, r):
+            self.assertEqual((r.status, int(r.headers["Content-Length"])), (200, size))
+            total = 0
+            while chunk := r.read(1 << 20):
+                total += len(chunk)
+                if len(received) < 2 or chunk.strip():
+                    received += chunk.strip() if received else chunk.rstrip()
+        self.assertEqual(total, size)
+        self.assertLess(self.server.resident_kib() - before, 30 * 1024)
+        # Whitespace padding: the body is still Vault's envelope.
+        self.assertEqual(json.loads(received)["data"]["id"], ROOT_TOKEN)
+
+    def test_malformed_json(self):
+        token = self.create_token()
+        self.set_faults(malformed_json=True)
+        result = self.call("POST", "auth/token/revoke-self", token=token)
+        self.assertEqual((result.status, result.headers["Content-Type"]),
+                         (200, "application/json"))
+        self.assertIsNone(result.json)
+        self.assertTrue(result.text.startswith("{"))
 
 
 class PersistenceTest(unittest.TestCase):

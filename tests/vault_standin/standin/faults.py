@@ -32,6 +32,15 @@ def _status_list(value):
     return type(value) is list and all(_status_code(code) for code in value)
 
 
+def _error_reply(value):
+    if value is None:
+        return True
+    if type(value) is not dict or set(value) - {"status", "text", "repeat"}:
+        return False
+    return (_status_code(value.get("status")) and _string(value.get("text"))
+            and type(value.get("repeat", 1)) is int and value.get("repeat", 1) >= 1)
+
+
 # name: (default, check, what a valid value is)
 _FAULTS = {
     "sealed": (False, _bool, "a boolean"),
@@ -42,17 +51,25 @@ _FAULTS = {
     "path_prefix": ("", _string, "a string"),
     "legacy_token_errors": (False, _bool, "a boolean"),
     "retry_after": (None, lambda v: v is None or _string(v), "a string or null"),
+    "hang": (False, _bool, "a boolean"),
+    "cut_after_headers": (False, _bool, "a boolean"),
+    "drop_mid_body": (False, _bool, "a boolean"),
+    "error_reply": (None, _error_reply,
+                    'null or {"status": <100-599>, "text": "...", "repeat": <n >= 1>}'),
+    "huge_body_bytes": (0, _count, "a non-negative integer"),
+    "malformed_json": (False, _bool, "a boolean"),
 }
 
 
 class Faults:
-    """The current faults, set and read from several request threads."""
+    """The current faults; changes wake requests held by the hang fault."""
 
     NAMES = tuple(_FAULTS)
 
     def __init__(self):
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
         self._values = self._defaults()
+        self._stopping = False
 
     @staticmethod
     def _defaults():
@@ -68,19 +85,21 @@ class Faults:
             _default, check, what = _FAULTS[name]
             if not check(value):
                 raise ValueError(f"fault {name!r} must be {what}")
-        with self._lock:
+        with self._changed:
             self._values.update(changes)
+            self._changed.notify_all()
 
     def clear(self):
-        with self._lock:
+        with self._changed:
             self._values = self._defaults()
+            self._changed.notify_all()
 
     def snapshot(self):
-        with self._lock:
+        with self._changed:
             return json.loads(json.dumps(self._values))
 
     def get(self, name):
-        with self._lock:
+        with self._changed:
             return self._values[name]
 
     def _targets_locked(self, path):
@@ -88,21 +107,34 @@ class Faults:
         return path.startswith(prefix) if prefix else path not in STATUS_PATHS
 
     def targets(self, path):
-        with self._lock:
+        with self._changed:
             return self._targets_locked(path)
 
     def scoped(self, name, path):
         """The fault's value if it applies to this path, else its default (off) value."""
-        with self._lock:
+        with self._changed:
             if self._targets_locked(path):
                 return self._values[name]
         return _FAULTS[name][0]
 
     def take_status(self, path):
         """Consume the next status_once entry if this request is targeted."""
-        with self._lock:
+        with self._changed:
             queue = self._values["status_once"]
             if not self._targets_locked(path) or not queue:
                 return None
             return queue.pop(0)
 
+    def hold(self, path):
+        """Block while the hang fault applies to path; False if the server is stopping."""
+        with self._changed:
+            while (self._values["hang"] and self._targets_locked(path)
+                   and not self._stopping):
+                self._changed.wait()
+            return not self._stopping
+
+    def stop(self):
+        """Release every held request: the server is shutting down."""
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()

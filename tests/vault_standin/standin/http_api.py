@@ -92,14 +92,17 @@ def _body_data(request):
 
 
 class RequestLog:
-    """Every /v1 request, for tests to assert on what a client sent."""
+    """Every /v1 request, for tests to assert on what a client sent.
+
+    A request is recorded when it arrives; its status stays None until it is answered.
+    """
 
     def __init__(self, record_secrets):
         self.record_secrets = record_secrets
         self._lock = threading.Lock()
         self._entries = []
 
-    def add(self, request, status):
+    def add(self, request):
         headers = {name: value for name, value in request.headers.items()}
         if not self.record_secrets:
             for name in _SECRET_HEADERS:
@@ -107,9 +110,14 @@ class RequestLog:
                     headers[name] = REDACTED
         entry = {"method": request.method, "path": request.path, "query": request.query,
                  "headers": headers, "has_token": bool(request_token(request.headers)),
-                 "body": self._body(request.body), "status": status}
+                 "body": self._body(request.body), "status": None}
         with self._lock:
             self._entries.append(entry)
+        return entry
+
+    def answered(self, entry, status):
+        with self._lock:
+            entry["status"] = status
 
     def _body(self, body):
         if not body:
@@ -141,12 +149,15 @@ class VaultHttp:
         self.cluster_id = str(uuid.uuid4())
 
     def serve(self, request):
+        entry = self.log.add(request)
         reply = self._serve(request)
         namespace = request.headers.get("x-vault-namespace")
         if namespace:
             # Community edition ignores the namespace but echoes the header.
             reply.headers["X-Vault-Namespace"] = namespace
-        self.log.add(request, reply.status)
+        reply = fault_replies.broken(self.faults, request.path[len("/v1/"):], reply)
+        if not reply.no_answer:
+            self.log.answered(entry, reply.status)
         return reply
 
     def _serve(self, request):
@@ -178,6 +189,8 @@ class VaultHttp:
         delay_ms = self.faults.scoped("delay_ms", path)
         if delay_ms:
             time.sleep(delay_ms / 1000)
+        if not self.faults.hold(path):
+            return Reply(0, no_answer=True)
         active_node = self.faults.get("standby_redirect")
         if active_node and path not in STATUS_PATHS:
             # A standby that cannot forward redirects to the active node (307).

@@ -1,7 +1,8 @@
 """HTTP replies as the server sends them, and Vault's two JSON bodies.
 
-A reply has a status, a content type, headers and a body; json_reply,
-error_reply and envelope build the JSON ones.
+A reply has a status, headers and a body, or a stream of body chunks when the
+body is too large to hold. Faults can also cut the connection after part of
+the body, or close it without answering.
 """
 
 import uuid
@@ -16,6 +17,21 @@ class Reply:
     body: bytes = b""
     content_type: str = None
     headers: dict = field(default_factory=dict)
+    # Instead of body: (length, iterable of byte chunks), sent as they come.
+    stream: tuple = None
+    # Close the connection after this many body bytes (Content-Length still says all).
+    cut_at: int = None
+    # Close the connection without sending anything.
+    no_answer: bool = False
+
+    @property
+    def length(self):
+        return self.stream[0] if self.stream else len(self.body)
+
+    def chunks(self):
+        if self.stream:
+            return self.stream[1]
+        return [self.body] if self.body else []
 
 
 def json_reply(status, value):

@@ -77,7 +77,8 @@ class Handler(BaseHTTPRequestHandler):
             reply = error_reply(500, [multierror("internal error")])
         self._send(reply)
         elapsed = (time.monotonic() - started) * 1000
-        log(f"{self.client_address[0]} {self.command} {path} -> {reply.status} ({elapsed:.0f} ms)")
+        outcome = "no answer" if reply.no_answer else reply.status
+        log(f"{self.client_address[0]} {self.command} {path} -> {outcome} ({elapsed:.0f} ms)")
 
     def _route(self, path, query, body):
         if path.startswith("/_standin/"):
@@ -116,6 +117,9 @@ class Handler(BaseHTTPRequestHandler):
             self.rfile.readline(1024)
 
     def _send(self, reply):
+        if reply.no_answer:
+            self.close_connection = True
+            return
         self.send_response(reply.status)
         # Vault sets this on every response.
         self.send_header("Cache-Control", "no-store")
@@ -124,12 +128,26 @@ class Handler(BaseHTTPRequestHandler):
         for name, value in reply.headers.items():
             self.send_header(name, value)
         if reply.status != 204:
-            self.send_header("Content-Length", str(len(reply.body)))
+            self.send_header("Content-Length", str(reply.length))
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        if reply.body and self.command != "HEAD":
-            self.wfile.write(reply.body)
+        if self.command != "HEAD":
+            self._write_body(reply)
+
+    def _write_body(self, reply):
+        """The body, or its first cut_at bytes and then a closed connection."""
+        left = reply.length if reply.cut_at is None else reply.cut_at
+        try:
+            for chunk in reply.chunks():
+                if left <= 0:
+                    break
+                self.wfile.write(chunk[:left])
+                left -= len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        if reply.cut_at is not None:
+            self.close_connection = True
 
 
 def write_port_file(path, port):
@@ -194,6 +212,7 @@ def main(argv=None):
     thread.start()
     while not stop.wait(0.1):
         pass
+    faults.stop()
     server.shutdown()
     server.server_close()
     log("stopped")
