@@ -33,6 +33,7 @@ PERMISSION_DENIED = "1 error occurred:\n\t* permission denied\n\n"
 NO_TOKEN = "permission denied"
 INVALID_TOKEN = "2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"
 DEFAULT_TTL = 2764800
+FOREVER = 2 ** 64 - 1
 ENVELOPE_KEYS = ["request_id", "lease_id", "renewable", "lease_duration", "data", "wrap_info",
                  "warnings", "auth", "mount_type"]
 LOOKUP_SELF_KEYS = {"accessor", "creation_time", "creation_ttl", "display_name", "entity_id",
@@ -135,11 +136,16 @@ def certificate_details(signed_key, workdir):
         section, _, value = line.strip().partition(": ")
         section = section.rstrip(":")
         details[section] = [] if value.strip() in ("", "(none)") else value
-    valid_from, valid_to = re.match(r"from (\S+) to (\S+)", details["Valid"]).groups()
-    details["valid_after"], details["valid_before"] = (
-        calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%S"))
-        for stamp in (valid_from, valid_to))
+    window = re.fullmatch(r"from (\S+) to (\S+)|after (\S+)", details["Valid"])
+    valid_from, valid_to, valid_after_only = window.groups()
+    details["valid_after"] = _utc_seconds(valid_from or valid_after_only)
+    # "after X" is a certificate that never expires (valid before 2^64-1).
+    details["valid_before"] = _utc_seconds(valid_to) if valid_to else FOREVER
     return details
+
+
+def _utc_seconds(stamp):
+    return calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%S"))
 
 
 class StandinTestCase(unittest.TestCase):
@@ -1150,6 +1156,68 @@ class BrokenVaultTest(StandinTestCase):
                          (200, "application/json"))
         self.assertIsNone(result.json)
         self.assertTrue(result.text.startswith("{"))
+
+
+class ReplyContentFaultsTest(StandinTestCase):
+    """Faults that change what a well-formed reply says."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.configure(
+            ("sys/mounts/ssh", {"type": "ssh"}),
+            ("ssh/config/ca", {"key_type": "ed25519"}),
+            ("ssh/roles/dev", {"key_type": "ca", "allow_user_certificates": True,
+                               "allowed_users": "*", "default_user": "alice", "ttl": "1h"}),
+            ("sys/auth/userpass", {"type": "userpass"}),
+            ("auth/userpass/users/alice", {"password": "pw"}))
+
+    def test_cert_validity_forever(self):
+        self.set_faults(cert_validity="forever")
+        details = self.certificate(self.sign("ssh", "dev"))
+        self.assertEqual(details["valid_before"], FOREVER)
+        self.assertAlmostEqual(details["valid_after"], time.time() - 30, delta=3)
+
+    def test_cert_validity_expired(self):
+        self.set_faults(cert_validity="expired", path_prefix="ssh/sign")
+        details = self.certificate(self.sign("ssh", "dev"))
+        self.assertAlmostEqual(details["valid_before"], time.time() - 3600, delta=3)
+        self.assertAlmostEqual(details["valid_before"] - details["valid_after"], 3630, delta=1)
+        self.assertEqual(self.admin("POST", "faults", {"cert_validity": "soon"}).status, 400)
+
+    def test_token_ttl_is_reported_not_applied(self):
+        huge = 9223372036854775807
+        token = self.create_token(ttl="10m")
+        self.set_faults(token_ttl=huge)
+        pattern = re.compile(r'"(ttl|lease_duration)":9223372036854775807[,}]')
+        lookup = self.call("GET", "auth/token/lookup-self", token=token)
+        self.assertEqual(lookup.json["data"]["ttl"], huge)
+        self.assertRegex(lookup.text, pattern)
+        login = self.login("alice", "pw")
+        self.assertEqual(login.json["auth"]["lease_duration"], huge)
+        renewed = self.ok("POST", "auth/token/renew-self", {"increment": "20m"}, token=token)
+        self.assertEqual(renewed.json["auth"]["lease_duration"], huge)
+        self.admin("DELETE", "faults")
+        real = self.ok("GET", "auth/token/lookup-self", token=token).json["data"]["ttl"]
+        self.assertAlmostEqual(real, 1200, delta=2)
+
+    def test_renew_204_leaves_the_lease_alone(self):
+        token = self.create_token(ttl="10m")
+        self.set_faults(renew_204=True)
+        result = self.call("POST", "auth/token/renew-self", {"increment": "1h"}, token=token)
+        self.assertEqual((result.status, result.text), (204, ""))
+        self.admin("DELETE", "faults")
+        ttl = self.ok("GET", "auth/token/lookup-self", token=token).json["data"]["ttl"]
+        self.assertLessEqual(ttl, 600)
+
+    def test_sign_warnings(self):
+        self.set_faults(sign_warnings=["role is deprecated", "CA rotates soon"])
+        result = self.sign("ssh", "dev", colour="blue")
+        self.assertEqual(result.status, 200)
+        self.assertEqual(result.json["warnings"], [
+            "role is deprecated", "CA rotates soon",
+            "Endpoint ignored these unrecognized parameters: [colour]"])
+        self.assertIsNone(self.ok("GET", "auth/token/lookup-self").json["warnings"])
 
 
 class PersistenceTest(unittest.TestCase):

@@ -10,6 +10,7 @@ import threading
 
 # Served by every node in every state; exempt from sealing, redirects and quotas.
 STATUS_PATHS = ("sys/health", "sys/seal-status")
+CERT_VALIDITIES = ("", "forever", "expired")
 
 
 def _bool(value):
@@ -30,6 +31,18 @@ def _status_code(value):
 
 def _status_list(value):
     return type(value) is list and all(_status_code(code) for code in value)
+
+
+def _strings(value):
+    return type(value) is list and all(_string(item) for item in value)
+
+
+def _int_or_null(value):
+    return value is None or type(value) is int
+
+
+def _cert_validity(value):
+    return value in CERT_VALIDITIES
 
 
 def _error_reply(value):
@@ -58,6 +71,10 @@ _FAULTS = {
                     'null or {"status": <100-599>, "text": "...", "repeat": <n >= 1>}'),
     "huge_body_bytes": (0, _count, "a non-negative integer"),
     "malformed_json": (False, _bool, "a boolean"),
+    "cert_validity": ("", _cert_validity, 'one of "", "forever", "expired"'),
+    "token_ttl": (None, _int_or_null, "an integer or null"),
+    "renew_204": (False, _bool, "a boolean"),
+    "sign_warnings": ([], _strings, "a list of strings"),
 }
 
 

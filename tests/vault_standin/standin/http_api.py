@@ -21,6 +21,7 @@ from .replies import Reply, envelope, error_reply, json_reply
 from .sys_backend import VERSION
 
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
+TOKEN_LOOKUP_PATHS = ("auth/token/lookup-self", "auth/token/lookup")
 # Routes whose response data Vault also copies to the top level of the body.
 INJECTOR_ROUTES = ("sys/auth", "sys/mounts", "sys/policy")
 MERGE_PATCH = "application/merge-patch+json"
@@ -300,10 +301,21 @@ class VaultHttp:
         if response.raw is not None:
             content_type, body = response.raw
             return Reply(200, body, content_type)
+        self._report_token_ttl(logical.path, response)
         body = envelope(response.data, response.warnings, response.auth, mount_type)
         if response.data and _injects_data(logical.path):
             body = Struct({**{k: response.data[k] for k in sorted(response.data)}, **body})
         return json_reply(200, body)
+
+    def _report_token_ttl(self, path, response):
+        """The token_ttl fault: every auth block and token lookup claims that TTL."""
+        ttl = self.faults.scoped("token_ttl", path)
+        if ttl is None:
+            return
+        if response.auth is not None:
+            response.auth["lease_duration"] = ttl
+        if path in TOKEN_LOOKUP_PATHS and response.data is not None:
+            response.data["ttl"] = ttl
 
 
 def _nothing_found(operation, response):

@@ -5,7 +5,8 @@ path_config_ca.go, path_roles.go and path_issue_sign.go: the same checks in
 the same order with the same messages. Identity templates in allowed_users,
 allowed_domains, default_user and default_extensions are rendered from the
 caller's entity (identity.py); without an entity they stay literal, or (in
-extensions) are skipped with Vault's warning.
+extensions) are skipped with Vault's warning. Two faults change a signature:
+cert_validity (forever, or wholly expired) and sign_warnings.
 """
 
 import re
@@ -24,6 +25,10 @@ DEFAULT_ALGORITHM_SIGNER = "default"
 RSA_SIGNATURE_ALGORITHMS = ("ssh-rsa", "rsa-sha2-256", "rsa-sha2-512")
 DEFAULT_KEY_ID_FORMAT = "vault-{{token_display_name}}-{{public_key_hash}}"
 TEMPLATE_MARKER = re.compile(r"{{.+?}}")
+# ValidBefore of a certificate that never expires (ssh-keygen -V always:forever).
+FOREVER = 2 ** 64 - 1
+# How long before "now" a certificate made expired by the cert_validity fault ends.
+EXPIRED_AGO = 3600
 EXTENSION_TEMPLATE_WARNING = (
     "default_extension templating enabled with at least one extension requiring identity "
     "templating. However, this request lacked identity entity information, causing one or more "
@@ -297,12 +302,13 @@ class SshBackend(Backend):
         extensions, skipped_templates = self._extensions(request, data, role)
         if self.entry["ca"] is None:
             raise HandlerError("error creating signer: no keys configured")
-        signed, serial = self._certify(key, role, ttl, key_id=key_id, principals=principals,
-                                       host=host, critical_options=critical_options,
-                                       extensions=extensions)
+        signed, serial = self._certify(request, key, role, ttl, key_id=key_id,
+                                       principals=principals, host=host,
+                                       critical_options=critical_options, extensions=extensions)
         response = Response(data={"serial_number": f"{serial:x}", "signed_key": signed})
         if skipped_templates:
             response.warnings.append(EXTENSION_TEMPLATE_WARNING)
+        response.warnings += self.core.faults.scoped("sign_warnings", request.path)
         return response
 
     def _render(self, request, template):
@@ -448,7 +454,7 @@ class SshBackend(Backend):
                 skipped = True
         return extensions, skipped
 
-    def _certify(self, key, role, ttl, **contents):
+    def _certify(self, request, key, role, ttl, **contents):
         """creationBundle.sign: signature algorithm, serial and validity, then ssh-keygen."""
         ca = self.entry["ca"]
         ca_type = parse_vault_public_key(ca["public_key"]).type
@@ -464,11 +470,19 @@ class SshBackend(Backend):
             # recovers the library's panic and returns its message.
             raise HandlerError(f"unknown certificate type for key type {key.type}")
         now = self.core.clock.now()
+        valid_after = max(0, int(now - role["not_before_duration"]))
+        valid_before = int(now + ttl)
+        validity = self.core.faults.scoped("cert_validity", request.path)
+        if validity == "forever":
+            valid_before = FOREVER
+        elif validity == "expired":
+            # The same length of window, ending EXPIRED_AGO seconds before now.
+            shift = valid_before - int(now) + EXPIRED_AGO
+            valid_after, valid_before = max(0, valid_after - shift), valid_before - shift
         spec = sshkeygen.CertificateSpec(
             # certutil.GenerateSerialNumber draws below 2^159; certificates keep the low 64 bits.
-            serial=secrets.randbits(64),
-            valid_after=max(0, int(now - role["not_before_duration"])),
-            valid_before=int(now + ttl), signature_algorithm=algorithm, **contents)
+            serial=secrets.randbits(64), valid_after=valid_after, valid_before=valid_before,
+            signature_algorithm=algorithm, **contents)
         try:
             signed = sshkeygen.sign(ca["private_key"], key.authorized_key(), spec,
                                     self.core.workdir)

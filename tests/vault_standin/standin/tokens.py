@@ -217,11 +217,11 @@ class TokenStore:
         data["issue_time"] = rfc3339(lease["issue_time"])
         return data
 
-    def renew(self, entry, increment):
+    def renew(self, entry, increment, declined=False):
         """handleRenew + expiration.RenewToken.
 
         Returns None (Vault then answers 204 and the lease is unchanged) when the
-        auth method declines, e.g. because the user was deleted.
+        auth method declines: the user was deleted, or declined (the renew_204 fault).
         """
         if entry.get("type") == BATCH:
             raise ErrorResponse("batch tokens cannot be renewed")
@@ -230,7 +230,7 @@ class TokenStore:
             raise ErrorResponse("invalid lease ID")
         if lease["expire_time"] is None or not lease["renewable"]:
             raise ErrorResponse("lease is not renewable")
-        basis = self._renewal_basis(entry)
+        basis = None if declined else self._renewal_basis(entry)
         if basis is None:
             return None
         backend_ttl, backend_max, period = basis
@@ -306,7 +306,8 @@ class TokenBackend(Backend):
         return Response(data=self.store.lookup_data(entry))
 
     def renew_self(self, request, data):
-        return self.store.renew(request.token, data.get("increment"))
+        return self.store.renew(request.token, data.get("increment"),
+                                declined=self.core.faults.scoped("renew_204", request.path))
 
     def revoke_self(self, request, _data):
         self._revoke(request.token)
