@@ -9,6 +9,8 @@ or directly with
 
 import base64
 import calendar
+import contextlib
+import email.utils
 import hashlib
 import http.client
 import json
@@ -18,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import uuid
@@ -27,8 +30,10 @@ SERVER = os.path.join(HERE, "vault_standin.py")
 SSH_KEYGEN = "/usr/bin/ssh-keygen" if os.path.exists("/usr/bin/ssh-keygen") else "ssh-keygen"
 ROOT_TOKEN = "root-token-for-tests"
 PERMISSION_DENIED = "1 error occurred:\n\t* permission denied\n\n"
+NO_TOKEN = "permission denied"
 INVALID_TOKEN = "2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"
 DEFAULT_TTL = 2764800
+FOREVER = 2 ** 64 - 1
 ENVELOPE_KEYS = ["request_id", "lease_id", "renewable", "lease_duration", "data", "wrap_info",
                  "warnings", "auth", "mount_type"]
 LOOKUP_SELF_KEYS = {"accessor", "creation_time", "creation_ttl", "display_name", "entity_id",
@@ -89,8 +94,14 @@ class Standin:
             self.process.kill()
             self.process.wait()
 
-    def request(self, method, path, body=None, token=None, headers=None):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+    def request(self, method, path, body=None, token=None, headers=None, timeout=30):
+        with self.open(method, path, body, token, headers, timeout) as (_connection, response):
+            return Result(response.status, response.headers, response.read())
+
+    @contextlib.contextmanager
+    def open(self, method, path, body=None, token=None, headers=None, timeout=30):
+        """A request whose (connection, response) the caller reads as it likes."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             all_headers = dict(headers or {})
             if token is not None:
@@ -99,10 +110,15 @@ class Standin:
                 body = json.dumps(body)
                 all_headers.setdefault("Content-Type", "application/json")
             connection.request(method, path, body=body, headers=all_headers)
-            response = connection.getresponse()
-            return Result(response.status, response.headers, response.read())
+            yield connection, connection.getresponse()
         finally:
             connection.close()
+
+    def resident_kib(self):
+        """The server process's resident memory (VmRSS) in KiB."""
+        with open(f"/proc/{self.process.pid}/status", encoding="utf-8") as handle:
+            line = next(line for line in handle if line.startswith("VmRSS:"))
+        return int(line.split()[1])
 
 
 def certificate_details(signed_key, workdir):
@@ -120,11 +136,16 @@ def certificate_details(signed_key, workdir):
         section, _, value = line.strip().partition(": ")
         section = section.rstrip(":")
         details[section] = [] if value.strip() in ("", "(none)") else value
-    valid_from, valid_to = re.match(r"from (\S+) to (\S+)", details["Valid"]).groups()
-    details["valid_after"], details["valid_before"] = (
-        calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%S"))
-        for stamp in (valid_from, valid_to))
+    window = re.fullmatch(r"from (\S+) to (\S+)|after (\S+)", details["Valid"])
+    valid_from, valid_to, valid_after_only = window.groups()
+    details["valid_after"] = _utc_seconds(valid_from or valid_after_only)
+    # "after X" is a certificate that never expires (valid before 2^64-1).
+    details["valid_before"] = _utc_seconds(valid_to) if valid_to else FOREVER
     return details
+
+
+def _utc_seconds(stamp):
+    return calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%S"))
 
 
 class StandinTestCase(unittest.TestCase):
@@ -191,6 +212,15 @@ class StandinTestCase(unittest.TestCase):
     def write_policy(self, name, text):
         self.ok("PUT", f"sys/policies/acl/{name}", {"policy": text})
 
+    def set_faults(self, **faults):
+        result = self.admin("POST", "faults", faults)
+        self.assertEqual(result.status, 200, result.text)
+        self.addCleanup(self.admin, "DELETE", "faults")
+
+    def login(self, username, password, mount="userpass"):
+        body = {} if password is None else {"password": password}
+        return self.call("POST", f"auth/{mount}/login/{username}", body, token=None)
+
 
 class HttpLayerTest(StandinTestCase):
     server_args = ("--bootstrap",)
@@ -212,9 +242,9 @@ class HttpLayerTest(StandinTestCase):
         self.assertEqual((result.status, result.json), (404, {"errors": []}))
         self.assertEqual(result.headers["Content-Type"], "application/json")
 
-    def test_missing_token_is_permission_denied(self):
+    def test_missing_token_is_bare_permission_denied(self):
         result = self.call("GET", "auth/token/lookup-self", token=None)
-        self.assertEqual((result.status, result.errors), (403, [PERMISSION_DENIED]))
+        self.assertEqual((result.status, result.errors), (403, [NO_TOKEN]))
         self.assertEqual(result.headers["Cache-Control"], "no-store")
 
     def test_unknown_token_is_permission_denied_and_invalid_token(self):
@@ -343,10 +373,6 @@ class UserpassTest(StandinTestCase):
             ("auth/userpass/users/alice", {"password": "s3cret", "token_policies": "ssh-users"}),
             ("auth/corp/users/users/bob",
              {"password": "pw", "token_ttl": "1h", "token_max_ttl": "2h"}))
-
-    def login(self, username, password, mount="userpass"):
-        body = {} if password is None else {"password": password}
-        return self.call("POST", f"auth/{mount}/login/{username}", body, token=None)
 
     def test_login_returns_auth_block(self):
         result = self.login("ALICE", "s3cret")
@@ -649,11 +675,15 @@ class SshEngineTest(StandinTestCase):
                          ["keys are already configured; delete them before reconfiguring"])
         self.assertEqual(self.certificate(self.sign("fresh", "any"))["Principals"], ["alice"])
 
-    def test_rsa_ca_signs_with_rsa_sha2_256(self):
+    def test_rsa_ca_signature_follows_algorithm_signer(self):
         self.enable_ssh("rsa-ca", key_type="rsa", key_bits=2048)
-        self.role("rsa-ca", "any", allowed_users="*", default_user="alice")
-        details = self.certificate(self.sign("rsa-ca", "any"))
-        self.assertIn("(using rsa-sha2-256)", details["Signing CA"])
+        for signer, used in (("default", "rsa-sha2-256"), ("ssh-rsa", "ssh-rsa"),
+                             ("rsa-sha2-512", "rsa-sha2-512")):
+            self.role("rsa-ca", signer, allowed_users="*", default_user="alice",
+                      algorithm_signer=signer)
+            details = self.certificate(self.sign("rsa-ca", signer))
+            self.assertTrue(details["Signing CA"].startswith("RSA SHA256:"))
+            self.assertTrue(details["Signing CA"].endswith(f" (using {used})"), signer)
 
 
 class FaultsTest(StandinTestCase):
@@ -716,6 +746,478 @@ class FaultsTest(StandinTestCase):
         self.assertEqual((login["status"], login["has_token"]), (200, False))
         self.assertEqual(self.admin("DELETE", "requests").status, 204)
         self.assertEqual(self.admin("GET", "requests").json, [])
+
+
+class TokenErrorsTest(StandinTestCase):
+    """The 403 bodies of Vault 1.17+ and of Vault 1.16 and older (legacy_token_errors)."""
+
+    def dead_tokens(self):
+        revoked = self.create_token(ttl="10m")
+        self.ok("POST", "auth/token/revoke-self", token=revoked)
+        expired = self.create_token(ttl="60s")
+        return {"unknown": "hvs.not-a-token", "revoked": revoked, "expired": expired}
+
+    def test_dead_tokens_get_invalid_token_by_default(self):
+        self.addCleanup(self.admin, "POST", "time_offset", {"seconds": 0})
+        tokens = self.dead_tokens()
+        self.admin("POST", "time_offset", {"seconds": 120})
+        for kind, token in tokens.items():
+            result = self.call("GET", "auth/token/lookup-self", token=token)
+            self.assertEqual((result.status, result.errors), (403, [INVALID_TOKEN]), kind)
+
+    def test_legacy_token_errors_send_the_missing_token_body(self):
+        self.addCleanup(self.admin, "POST", "time_offset", {"seconds": 0})
+        tokens = self.dead_tokens()
+        self.admin("POST", "time_offset", {"seconds": 120})
+        self.set_faults(legacy_token_errors=True)
+        missing = self.call("GET", "auth/token/lookup-self", token=None)
+        for kind, token in tokens.items():
+            result = self.call("PUT", "ssh/sign/any", {"public_key": "x"}, token=token)
+            self.assertEqual((result.status, result.errors), (403, [NO_TOKEN]), kind)
+            self.assertEqual(result.json, missing.json)
+        # A policy denial keeps its multierror form.
+        self.write_policy("nothing", 'path "nothing" { capabilities = ["read"] }')
+        denied = self.call("GET", "sys/mounts", token=self.create_token(policies=["nothing"]))
+        self.assertEqual((denied.status, denied.errors), (403, [PERMISSION_DENIED]))
+
+
+class RetryAfterTest(StandinTestCase):
+    def test_rate_limited_sends_vaults_quota_headers(self):
+        self.set_faults(rate_limited=True)
+        result = self.call("GET", "auth/token/lookup-self")
+        self.assertEqual(result.status, 429)
+        self.assertEqual((result.headers["Retry-After"], result.headers["X-RateLimit-Reset"],
+                          result.headers["X-RateLimit-Remaining"],
+                          result.headers["X-RateLimit-Limit"]), ("0", "0", "0", "1"))
+
+    def test_retry_after_is_sent_verbatim_on_made_up_retryable_replies(self):
+        for value in ("99999999999999999999", "Wed, 21 Oct 2015 07:28:00 GMT", "-1"):
+            self.set_faults(retry_after=value, rate_limited=True)
+            self.assertEqual(self.call("GET", "sys/mounts").headers["Retry-After"], value)
+            self.admin("DELETE", "faults")
+            self.set_faults(retry_after=value, status_once=[412, 503, 502, 400])
+            for status in (412, 503, 502):
+                result = self.call("GET", "sys/mounts")
+                self.assertEqual((result.status, result.headers["Retry-After"]), (status, value))
+            refused = self.call("GET", "sys/mounts")
+            self.assertEqual(refused.status, 400)
+            self.assertNotIn("Retry-After", refused.headers)
+            served = self.call("GET", "sys/mounts")
+            self.assertEqual(served.status, 200)
+            self.assertNotIn("Retry-After", served.headers)
+            self.admin("DELETE", "faults")
+
+    def test_retry_after_must_be_a_string(self):
+        self.assertEqual(self.admin("POST", "faults", {"retry_after": 5}).status, 400)
+
+
+class ClockOffsetTest(StandinTestCase):
+    """/_standin/time_offset moves every clock a client can see."""
+
+    OFFSET = 3 * 86400
+
+    def setUp(self):
+        self.addCleanup(self.admin, "POST", "time_offset", {"seconds": 0})
+        self.assertEqual(self.admin("POST", "time_offset", {"seconds": self.OFFSET}).status, 200)
+
+    def test_date_header_of_every_response(self):
+        expected = time.time() + self.OFFSET
+        for result in (self.call("GET", "sys/health", token=None),
+                       self.call("GET", "no-such-mount/x"),
+                       self.admin("GET", "faults")):
+            date = email.utils.parsedate_to_datetime(result.headers["Date"]).timestamp()
+            self.assertAlmostEqual(date, expected, delta=3)
+
+    def test_health_server_time(self):
+        health = self.call("GET", "sys/health", token=None).json
+        self.assertAlmostEqual(health["server_time_utc"], time.time() + self.OFFSET, delta=3)
+
+    def test_certificate_validity(self):
+        self.enable_ssh("ssh")
+        self.role("ssh", "dev", allowed_users="*", default_user="alice", ttl="1h")
+        details = self.certificate(self.sign("ssh", "dev"))
+        now = time.time() + self.OFFSET
+        self.assertAlmostEqual(details["valid_after"], now - 30, delta=3)
+        self.assertAlmostEqual(details["valid_before"], now + 3600, delta=3)
+
+
+class IdentityTest(StandinTestCase):
+    """Entities for userpass users and the identity templates of SSH roles."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.configure(
+            ("sys/auth/userpass", {"type": "userpass"}),
+            ("sys/auth/corp", {"type": "userpass"}),
+            ("sys/policies/acl/signer",
+             {"policy": 'path "ssh/sign/*" { capabilities = ["update"] }'}),
+            ("auth/userpass/users/alice", {"password": "pw", "token_policies": "signer"}),
+            ("auth/corp/users/alice", {"password": "pw", "token_policies": "signer"}),
+            ("sys/mounts/ssh", {"type": "ssh"}),
+            ("ssh/config/ca", {"key_type": "ed25519"}))
+        listing = cls.server.request("GET", "/v1/sys/auth", token=ROOT_TOKEN).json["data"]
+        cls.accessor = listing["userpass/"]["accessor"]
+        cls.alias_name = "{{identity.entity.aliases.%s.name}}" % cls.accessor
+
+    def alice(self, mount="userpass"):
+        return self.login("alice", "pw", mount).json["auth"]
+
+    def test_auth_methods_are_listed_with_their_accessors(self):
+        listing = self.ok("GET", "sys/auth").json["data"]
+        self.assertRegex(listing["userpass/"]["accessor"], r"^auth_userpass_[0-9a-f]{8}$")
+        self.assertRegex(listing["token/"]["accessor"], r"^auth_token_[0-9a-f]{8}$")
+
+    def test_one_entity_per_user_and_mount(self):
+        first, second, other = self.alice(), self.alice(), self.alice("corp")
+        uuid.UUID(first["entity_id"])
+        self.assertEqual(first["entity_id"], second["entity_id"])
+        self.assertNotEqual(first["entity_id"], other["entity_id"])
+        lookup = self.ok("GET", "auth/token/lookup-self", token=first["client_token"]).json
+        self.assertEqual(lookup["data"]["entity_id"], first["entity_id"])
+        # Tokens from the token store (made with the root token) have none.
+        self.assertEqual(self.ok("POST", "auth/token/create", {}).json["auth"]["entity_id"], "")
+
+    def test_entity_read_shows_the_alias(self):
+        entity_id = self.alice()["entity_id"]
+        entity = self.ok("GET", f"identity/entity/id/{entity_id}").json["data"]
+        self.assertRegex(entity["name"], r"^entity_[0-9a-f]{8}$")
+        alias = entity["aliases"][0]
+        self.assertEqual((alias["name"], alias["mount_accessor"], alias["mount_path"],
+                          alias["mount_type"], alias["canonical_id"]),
+                         ("alice", self.accessor, "auth/userpass/", "userpass", entity_id))
+        by_name = self.ok("GET", f"identity/entity/name/{entity['name']}").json["data"]
+        self.assertEqual(by_name["id"], entity_id)
+        self.assertEqual(self.call("GET", "identity/entity/id/no-such-id").status, 404)
+
+    def test_templated_allowed_and_default_user(self):
+        self.role("ssh", "own-name", allowed_users=self.alias_name, allowed_users_template=True,
+                  default_user=self.alias_name, default_user_template=True)
+        token = self.alice()["client_token"]
+        self.assertEqual(self.certificate(self.sign("ssh", "own-name", token))["Principals"],
+                         ["alice"])
+        refused = self.sign("ssh", "own-name", token, valid_principals="bob")
+        self.assertEqual((refused.status, refused.errors),
+                         (400, ["bob is not a valid value for valid_principals"]))
+
+    def test_without_an_entity_templates_stay_literal(self):
+        self.role("ssh", "literal", allowed_users=self.alias_name, allowed_users_template=True,
+                  default_user=self.alias_name, default_user_template=True)
+        for token in (ROOT_TOKEN, self.create_token(policies=["signer"])):
+            principals = self.certificate(self.sign("ssh", "literal", token))["Principals"]
+            self.assertEqual(principals, [self.alias_name])
+
+    def test_entity_name_id_and_metadata(self):
+        auth = self.alice()
+        entity_id = auth["entity_id"]
+        self.ok("POST", f"identity/entity/id/{entity_id}", {"metadata": {"unix": "al1ce"}},
+                status=(204,))
+        name = self.ok("GET", f"identity/entity/id/{entity_id}").json["data"]["name"]
+        self.role("ssh", "entity", allowed_users_template=True,
+                  allowed_users="{{identity.entity.name}},{{identity.entity.id}},"
+                                "{{identity.entity.metadata.unix}}")
+        token = auth["client_token"]
+        result = self.sign("ssh", "entity", token, valid_principals=f"{name},{entity_id},al1ce")
+        self.assertEqual(self.certificate(result)["Principals"],
+                         sorted([name, entity_id, "al1ce"]))
+
+    def test_templated_default_extensions(self):
+        self.role("ssh", "ext", allowed_users="*", default_user="alice",
+                  default_extensions_template=True,
+                  default_extensions={"login@example.com": self.alias_name, "permit-pty": ""})
+        mine = self.sign("ssh", "ext", self.alice()["client_token"])
+        self.assertIsNone(mine.json["warnings"])
+        # The value is an SSH string: length 5, then "alice".
+        self.assertEqual(self.certificate(mine)["Extensions"],
+                         ["login@example.com UNKNOWN OPTION: 00000005616c696365 (len 9)",
+                          "permit-pty"])
+        anonymous = self.sign("ssh", "ext")
+        self.assertEqual(self.certificate(anonymous)["Extensions"], ["permit-pty"])
+        self.assertEqual(anonymous.json["warnings"], [
+            "default_extension templating enabled with at least one extension requiring "
+            "identity templating. However, this request lacked identity entity information, "
+            "causing one or more extensions to be skipped from the generated certificate."])
+
+    def test_template_errors(self):
+        missing = "{{identity.entity.aliases.auth_userpass_00000000.name}}"
+        self.role("ssh", "bad-allowed", allowed_users=missing, allowed_users_template=True)
+        self.role("ssh", "bad-default", allowed_users="*", default_user=missing,
+                  default_user_template=True)
+        self.role("ssh", "groups", allowed_users="{{identity.groups.names.ops.name}}",
+                  allowed_users_template=True)
+        token = self.alice()["client_token"]
+        allowed = self.sign("ssh", "bad-allowed", token, valid_principals="alice")
+        self.assertEqual((allowed.status, allowed.errors),
+                         (400, [f"template '{missing}' could not be rendered -> alias not found"]))
+        default = self.sign("ssh", "bad-default", token)
+        self.assertEqual((default.status, default.errors), (500, [
+            f"1 error occurred:\n\t* template '{missing}' could not be rendered -> "
+            "alias not found\n\n"]))
+        groups = self.sign("ssh", "groups", token, valid_principals="alice")
+        self.assertEqual(groups.errors, [
+            "template '{{identity.groups.names.ops.name}}' could not be rendered -> string "
+            "contains groups template directives but no groups were provided"])
+
+    def test_wildcards_in_rendered_values_are_refused(self):
+        entity_id = self.alice("corp")["entity_id"]
+        self.ok("POST", f"identity/entity/id/{entity_id}", {"metadata": {"unix": "*"}},
+                status=(204,))
+        template = "{{identity.entity.metadata.unix}}"
+        self.role("ssh", "glob", allowed_users=template, allowed_users_template=True)
+        result = self.sign("ssh", "glob", self.alice("corp")["client_token"],
+                           valid_principals="x")
+        self.assertEqual(result.errors, [f"template '{template}' could not be rendered -> "
+                                         "globs and wildcards are not allowed in template result"])
+
+
+class BatchAndPeriodicTokenTest(StandinTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.configure(
+            ("sys/policies/acl/creator",
+             {"policy": 'path "auth/token/create" { capabilities = ["update"] }'}),
+            ("sys/auth/userpass", {"type": "userpass"}),
+            ("auth/userpass/users/bea", {"password": "pw", "token_type": "batch",
+                                         "token_ttl": "1h"}),
+            ("auth/userpass/users/pat", {"password": "pw", "token_period": "20m"}))
+
+    def test_batch_token_from_token_create(self):
+        auth = self.ok("POST", "auth/token/create", {"type": "batch", "policies": ["creator"],
+                                                     "ttl": "1h"}).json["auth"]
+        self.assertRegex(auth["client_token"], r"^hvb\.[A-Za-z0-9_-]{100,}$")
+        self.assertEqual((auth["accessor"], auth["renewable"], auth["token_type"],
+                          auth["lease_duration"]), ("", False, "batch", 3600))
+        token = auth["client_token"]
+        data = self.ok("GET", "auth/token/lookup-self", token=token).json["data"]
+        self.assertEqual((data["type"], data["renewable"], data["accessor"]),
+                         ("batch", False, ""))
+        self.assertAlmostEqual(data["ttl"], 3600, delta=2)
+        renew = self.call("POST", "auth/token/renew-self", token=token)
+        self.assertEqual((renew.status, renew.errors), (400, ["batch tokens cannot be renewed"]))
+        revoke = self.call("POST", "auth/token/revoke-self", token=token)
+        self.assertEqual((revoke.status, revoke.errors), (400, ["batch tokens cannot be revoked"]))
+        self.ok("GET", "auth/token/lookup-self", token=token)
+        child = self.call("POST", "auth/token/create", {}, token=token)
+        self.assertEqual(child.errors, ["batch tokens cannot create more tokens"])
+
+    def test_batch_token_refusals(self):
+        for params, reason in (({"num_uses": 3}, "num_uses"),
+                               ({"explicit_max_ttl": "1h"}, "explicit_max_ttl"),
+                               ({"period": "1h"}, "period")):
+            result = self.call("POST", "auth/token/create", {"type": "batch", **params})
+            self.assertEqual((result.status, result.errors),
+                             (400, [f'batch tokens cannot have "{reason}" set']))
+        root = self.call("POST", "auth/token/create", {"type": "batch"})
+        self.assertEqual(root.errors, ["batch tokens cannot be root tokens"])
+        bad = self.call("POST", "auth/token/create", {"type": "bulk", "policies": ["x"]})
+        self.assertEqual(bad.errors, ["invalid 'token_type' value"])
+
+    def test_batch_token_dies_with_its_parent(self):
+        parent = self.create_token(policies=["creator"], ttl="1h")
+        child = self.ok("POST", "auth/token/create", {"type": "batch"},
+                        token=parent).json["auth"]
+        self.assertFalse(child["orphan"])
+        self.ok("GET", "auth/token/lookup-self", token=child["client_token"])
+        self.ok("POST", "auth/token/revoke-self", token=parent)
+        gone = self.call("GET", "auth/token/lookup-self", token=child["client_token"])
+        self.assertEqual((gone.status, gone.errors), (403, [INVALID_TOKEN]))
+
+    def test_userpass_batch_login(self):
+        auth = self.login("bea", "pw").json["auth"]
+        self.assertTrue(auth["client_token"].startswith("hvb."))
+        self.assertEqual((auth["token_type"], auth["renewable"], auth["accessor"],
+                          auth["lease_duration"]), ("batch", False, "", 3600))
+        self.assertEqual(self.ok("GET", "auth/userpass/users/bea").json["data"]["token_type"],
+                         "batch")
+        conflict = self.call("POST", "auth/userpass/users/bea", {"token_num_uses": 2})
+        self.assertEqual(conflict.errors, ["'token_type' cannot be 'batch' or 'default_batch' "
+                                           "when set to generate tokens with limited use count"])
+
+    def test_periodic_token_renews_to_its_period(self):
+        token = self.create_token(period="30m", ttl="5m")
+        data = self.ok("GET", "auth/token/lookup-self", token=token).json["data"]
+        self.assertEqual(data["period"], 1800)
+        self.assertAlmostEqual(data["ttl"], 1800, delta=2)
+        renewed = self.ok("POST", "auth/token/renew-self", {"increment": "5h"}, token=token)
+        self.assertEqual(renewed.json["auth"]["lease_duration"], 1800)
+        creator = self.create_token(policies=["creator"])
+        refused = self.call("POST", "auth/token/create", {"period": "1h"}, token=creator)
+        self.assertEqual(refused.errors,
+                         ["root or sudo privileges required to create periodic token"])
+
+    def test_userpass_token_period(self):
+        auth = self.login("pat", "pw").json["auth"]
+        self.assertEqual((auth["lease_duration"], auth["renewable"]), (1200, True))
+        renewed = self.ok("POST", "auth/token/renew-self", {"increment": "9h"},
+                          token=auth["client_token"]).json["auth"]
+        self.assertEqual(renewed["lease_duration"], 1200)
+
+
+class BrokenVaultTest(StandinTestCase):
+    """Faults that make the stand-in a Vault, or a proxy, that breaks the HTTP exchange."""
+
+    def wait_for_request(self, path):
+        """The request log entry of the first request to path, once it has arrived."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            for entry in self.admin("GET", "requests").json:
+                if entry["path"] == path:
+                    return entry
+            time.sleep(0.02)
+        self.fail(f"no request to {path} arrived")
+
+    def test_hang_holds_matching_requests_until_cleared(self):
+        self.admin("DELETE", "requests")
+        self.set_faults(hang=True, path_prefix="auth/token/lookup-self")
+        with self.assertRaises(TimeoutError):
+            self.call_with_timeout(0.3)
+        results = []
+        waiting = threading.Thread(target=lambda: results.append(self.call_with_timeout(10)))
+        waiting.start()
+        self.addCleanup(waiting.join)
+        entry = self.wait_for_request("/v1/auth/token/lookup-self")
+        self.assertIsNone(entry["status"])
+        # Other requests, and other connections, are served meanwhile.
+        self.ok("GET", "sys/mounts")
+        self.assertEqual(self.call("GET", "sys/health", token=None).status, 200)
+        self.assertEqual(results, [])
+        self.admin("DELETE", "faults")
+        waiting.join(10)
+        self.assertEqual(results[0].status, 200)
+
+    def call_with_timeout(self, seconds):
+        return self.server.request("GET", "/v1/auth/token/lookup-self", token=ROOT_TOKEN,
+                                   timeout=seconds)
+
+    def test_cut_after_headers(self):
+        self.set_faults(cut_after_headers=True, path_prefix="auth/token/revoke-self")
+        token = self.create_token(ttl="10m")
+        with self.server.open("POST", "/v1/auth/token/revoke-self", token=token) as (_c, reply):
+            self.assertEqual(reply.status, 200)
+            self.assertGreater(int(reply.headers["Content-Length"]), 0)
+            with self.assertRaises(http.client.IncompleteRead) as raised:
+                reply.read()
+        self.assertEqual(raised.exception.partial, b"")
+        # Vault did the work: the token is gone although the reply was lost.
+        self.assertEqual(self.call("GET", "auth/token/lookup-self", token=token).status, 403)
+
+    def test_drop_mid_body(self):
+        self.set_faults(drop_mid_body=True)
+        with self.server.open("GET", "/v1/auth/token/lookup-self", token=ROOT_TOKEN) as (_c, r):
+            length = int(r.headers["Content-Length"])
+            with self.assertRaises(http.client.IncompleteRead) as raised:
+                r.read()
+        self.assertEqual(len(raised.exception.partial), length // 2)
+        self.assertTrue(raised.exception.partial.startswith(b'{"request_id":"'))
+
+    def test_error_reply_echoes_the_request_body(self):
+        self.set_faults(error_reply={"status": 400, "text": "bad request: {{request_body}}"})
+        result = self.call("POST", "auth/token/create", {"password": "hunter2"})
+        self.assertEqual((result.status, result.errors),
+                         (400, ['bad request: {"password": "hunter2"}']))
+
+    def test_error_reply_repeated_to_900_kb(self):
+        self.set_faults(error_reply={"status": 503, "text": "overloaded ", "repeat": 90000},
+                        retry_after="7", path_prefix="ssh/")
+        result = self.call("PUT", "ssh/sign/dev", {"public_key": "x"})
+        self.assertEqual((result.status, result.headers["Retry-After"]), (503, "7"))
+        self.assertEqual(result.errors, ["overloaded " * 90000])
+        self.assertEqual(self.call("GET", "sys/mounts").status, 200)
+
+    def test_error_reply_is_checked(self):
+        for value in ({"status": 99, "text": "x"}, {"text": "x"}, {"status": 400},
+                      {"status": 400, "text": "x", "repeat": 0}, {"status": 400, "text": "x",
+                                                                  "colour": "red"}):
+            self.assertEqual(self.admin("POST", "faults", {"error_reply": value}).status, 400)
+
+    def test_huge_body_is_streamed(self):
+        size = 100 * 1024 * 1024
+        self.set_faults(huge_body_bytes=size, path_prefix="auth/token/lookup-self")
+        before = self.server.resident_kib()
+        received = bytearray()
+        with self.server.open("GET", "/v1/auth/token/lookup-self", token=ROOT_TOKEN) as (_c, r):
+            self.assertEqual((r.status, int(r.headers["Content-Length"])), (200, size))
+            total = 0
+            while chunk := r.read(1 << 20):
+                total += len(chunk)
+                if len(received) < 2 or chunk.strip():
+                    received += chunk.strip() if received else chunk.rstrip()
+        self.assertEqual(total, size)
+        self.assertLess(self.server.resident_kib() - before, 30 * 1024)
+        # Whitespace padding: the body is still Vault's envelope.
+        self.assertEqual(json.loads(received)["data"]["id"], ROOT_TOKEN)
+
+    def test_malformed_json(self):
+        token = self.create_token()
+        self.set_faults(malformed_json=True)
+        result = self.call("POST", "auth/token/revoke-self", token=token)
+        self.assertEqual((result.status, result.headers["Content-Type"]),
+                         (200, "application/json"))
+        self.assertIsNone(result.json)
+        self.assertTrue(result.text.startswith("{"))
+
+
+class ReplyContentFaultsTest(StandinTestCase):
+    """Faults that change what a well-formed reply says."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.configure(
+            ("sys/mounts/ssh", {"type": "ssh"}),
+            ("ssh/config/ca", {"key_type": "ed25519"}),
+            ("ssh/roles/dev", {"key_type": "ca", "allow_user_certificates": True,
+                               "allowed_users": "*", "default_user": "alice", "ttl": "1h"}),
+            ("sys/auth/userpass", {"type": "userpass"}),
+            ("auth/userpass/users/alice", {"password": "pw"}))
+
+    def test_cert_validity_forever(self):
+        self.set_faults(cert_validity="forever")
+        details = self.certificate(self.sign("ssh", "dev"))
+        self.assertEqual(details["valid_before"], FOREVER)
+        self.assertAlmostEqual(details["valid_after"], time.time() - 30, delta=3)
+
+    def test_cert_validity_expired(self):
+        self.set_faults(cert_validity="expired", path_prefix="ssh/sign")
+        details = self.certificate(self.sign("ssh", "dev"))
+        self.assertAlmostEqual(details["valid_before"], time.time() - 3600, delta=3)
+        self.assertAlmostEqual(details["valid_before"] - details["valid_after"], 3630, delta=1)
+        self.assertEqual(self.admin("POST", "faults", {"cert_validity": "soon"}).status, 400)
+
+    def test_token_ttl_is_reported_not_applied(self):
+        huge = 9223372036854775807
+        token = self.create_token(ttl="10m")
+        self.set_faults(token_ttl=huge)
+        pattern = re.compile(r'"(ttl|lease_duration)":9223372036854775807[,}]')
+        lookup = self.call("GET", "auth/token/lookup-self", token=token)
+        self.assertEqual(lookup.json["data"]["ttl"], huge)
+        self.assertRegex(lookup.text, pattern)
+        login = self.login("alice", "pw")
+        self.assertEqual(login.json["auth"]["lease_duration"], huge)
+        renewed = self.ok("POST", "auth/token/renew-self", {"increment": "20m"}, token=token)
+        self.assertEqual(renewed.json["auth"]["lease_duration"], huge)
+        self.admin("DELETE", "faults")
+        real = self.ok("GET", "auth/token/lookup-self", token=token).json["data"]["ttl"]
+        self.assertAlmostEqual(real, 1200, delta=2)
+
+    def test_renew_204_leaves_the_lease_alone(self):
+        token = self.create_token(ttl="10m")
+        self.set_faults(renew_204=True)
+        result = self.call("POST", "auth/token/renew-self", {"increment": "1h"}, token=token)
+        self.assertEqual((result.status, result.text), (204, ""))
+        self.admin("DELETE", "faults")
+        ttl = self.ok("GET", "auth/token/lookup-self", token=token).json["data"]["ttl"]
+        self.assertLessEqual(ttl, 600)
+
+    def test_sign_warnings(self):
+        self.set_faults(sign_warnings=["role is deprecated", "CA rotates soon"])
+        result = self.sign("ssh", "dev", colour="blue")
+        self.assertEqual(result.status, 200)
+        self.assertEqual(result.json["warnings"], [
+            "role is deprecated", "CA rotates soon",
+            "Endpoint ignored these unrecognized parameters: [colour]"])
+        self.assertIsNone(self.ok("GET", "auth/token/lookup-self").json["warnings"])
 
 
 class PersistenceTest(unittest.TestCase):

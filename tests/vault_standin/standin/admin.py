@@ -7,7 +7,7 @@ GET/POST /_standin/time_offset     show / set the clock offset in seconds
 
 import json
 
-from .http_api import Reply, json_reply
+from .replies import Reply, json_reply
 
 
 def _error(status, message):

@@ -10,11 +10,11 @@ plain handler errors are then sent wrapped by go-multierror, as Vault does.
 import json
 import os
 import threading
-import uuid
 
 from .acl import ACL, DEFAULT_POLICY, parse_policy
 from .framework import ErrorResponse, HandlerError, Request, UPDATE, VaultError
 from .gocompat import multierror
+from .identity import IdentityBackend, IdentityStore
 from .ssh_engine import SshBackend
 from .sys_backend import SysBackend, new_mount_entry
 from .tokens import PERMISSION_DENIED, TokenBackend, TokenStore
@@ -36,7 +36,7 @@ class Clock:
 
 
 def fresh_state():
-    return {"mounts": {}, "auth": {}, "policies": {}, "tokens": {}, "entities": {}}
+    return {"mounts": {}, "auth": {}, "policies": {}, "tokens": {}, "identity": {"entities": {}}}
 
 
 class StateStore:
@@ -59,15 +59,19 @@ class StateStore:
 
 
 class Core:
-    def __init__(self, root_token, clock, workdir=None, store=None):
+    def __init__(self, root_token, clock, faults, workdir=None, store=None):
         self.lock = threading.RLock()
         self.clock = clock
+        # The test-only faults; backends read the few that change what they do.
+        self.faults = faults
         self.workdir = workdir
         self.store = store
         self.state = (store.load() if store else None) or fresh_state()
         self.tokens = TokenStore(self, root_token)
+        self.identity = IdentityStore(self)
         self.builtin_mounts = {
             "sys/": new_mount_entry("system", "system"),
+            "identity/": new_mount_entry("identity", "identity"),
             "auth/token/": new_mount_entry("token", "auth_token"),
         }
         self._parsed_policies = {}
@@ -76,6 +80,7 @@ class Core:
 
     def _mounts(self):
         yield "sys/", SysBackend, self.builtin_mounts["sys/"]
+        yield "identity/", IdentityBackend, self.builtin_mounts["identity/"]
         yield "auth/token/", TokenBackend, self.builtin_mounts["auth/token/"]
         for path, entry in self.state["mounts"].items():
             yield path, _SECRET_ENGINES[entry["type"]], entry
@@ -95,6 +100,13 @@ class Core:
         backend = self.backend_for(mount_point)
         return backend if backend is not None and backend.mount_point == mount_point else None
 
+    def mount_of_accessor(self, accessor):
+        """(mount path, type) of the mount with this accessor, or ("", "") if it is gone."""
+        for mount_point, _backend_class, entry in self._mounts():
+            if entry["accessor"] == accessor:
+                return mount_point, entry["type"]
+        return "", ""
+
     # ------------------------------------------------------------------ policies
 
     def acl_for(self, token):
@@ -108,10 +120,6 @@ class Core:
                     self._parsed_policies[text] = parse_policy(text)
                 rule_sets.append(self._parsed_policies[text])
         return ACL(rule_sets)
-
-    def entity_id(self, accessor, alias_name):
-        """The identity entity Vault creates for an auth method user on first login."""
-        return self.state["entities"].setdefault(f"{accessor}/{alias_name}", str(uuid.uuid4()))
 
     # ------------------------------------------------------------------ requests
 
@@ -133,7 +141,8 @@ class Core:
         try:
             response = backend.handle(request)
             if response is not None and response.login is not None:
-                entity = self.entity_id(backend.entry["accessor"], response.login.alias_name)
+                entity = self.identity.entity_for_alias(backend.entry["accessor"],
+                                                        response.login.alias_name)
                 auth, warnings = self.tokens.login(response.login, request.path,
                                                    backend.mount_point, entity)
                 response.auth, response.login = auth, None

@@ -36,6 +36,10 @@ class Request:
     def display_name(self):
         return self.token["display_name"] if self.token else ""
 
+    @property
+    def entity_id(self):
+        return self.token["entity_id"] if self.token else ""
+
 
 @dataclass
 class LoginAuth:
@@ -49,6 +53,8 @@ class LoginAuth:
     explicit_max_ttl: int = 0
     num_uses: int = 0
     no_default_policy: bool = False
+    token_type: str = "service"
+    period: int = 0
 
 
 @dataclass

@@ -2,23 +2,26 @@
 
 Turns an HTTP request under /v1/ into a logical request for the core and the
 result back into Vault's JSON envelope or `{"errors":[...]}` body. Test-only
-behaviour sits around it: injected faults, and a record of every /v1 request.
+behaviour sits around it: faults (faults.py, fault_replies.py), and a record
+of every /v1 request.
 """
 
 import json
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from . import fault_replies
+from .faults import STATUS_PATHS
 from .framework import DELETE, LIST, PATCH, READ, UPDATE, Request, VaultError
-from .gocompat import Struct, decode_request_json, go_json, multierror, parse_bool, parse_int
+from .gocompat import Struct, decode_request_json, parse_bool, parse_int
+from .replies import Reply, envelope, error_reply, json_reply
 from .sys_backend import VERSION
 
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
-# Served by every node in every state; exempt from sealing, redirects and quotas.
-STATUS_PATHS = ("sys/health", "sys/seal-status")
+TOKEN_LOOKUP_PATHS = ("auth/token/lookup-self", "auth/token/lookup")
 # Routes whose response data Vault also copies to the top level of the body.
 INJECTOR_ROUTES = ("sys/auth", "sys/mounts", "sys/policy")
 MERGE_PATCH = "application/merge-patch+json"
@@ -39,22 +42,6 @@ class HttpRequest:
     headers: dict
     # None when the body was larger than MAX_REQUEST_BYTES and was not read.
     body: bytes
-
-
-@dataclass
-class Reply:
-    status: int
-    body: bytes = b""
-    content_type: str = None
-    headers: dict = field(default_factory=dict)
-
-
-def json_reply(status, value):
-    return Reply(status, go_json(value), "application/json")
-
-
-def error_reply(status, errors):
-    return json_reply(status, Struct(errors=errors))
 
 
 def go_clean_path(path):
@@ -105,90 +92,18 @@ def _body_data(request):
         raise VaultError(400, ["error parsing JSON"]) from None
 
 
-def fault_errors(status, path):
-    """The body a real Vault sends with each status, for injected failures."""
-    return {
-        400: [multierror("invalid request")],
-        403: [multierror("permission denied")],
-        405: [multierror("unsupported operation")],
-        412: ["required index state not present"],
-        429: [f'request path "{path}": rate limit quota exceeded'],
-        500: [multierror("internal error")],
-        502: [multierror("upstream rate limited")],
-        503: ["Vault is sealed"],
-    }.get(status, [])
-
-
-class Faults:
-    """Failure modes switched on by tests through POST /_standin/faults.
-
-    path_prefix limits delay_ms, rate_limited and status_once to paths (after
-    /v1/) starting with it; without it they skip sys/health and sys/seal-status.
-    """
-
-    TYPES = {"sealed": bool, "rate_limited": bool, "standby_redirect": str, "delay_ms": int,
-             "status_once": list, "path_prefix": str}
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._values = self._defaults()
-
-    @staticmethod
-    def _defaults():
-        return {"sealed": False, "rate_limited": False, "standby_redirect": "", "delay_ms": 0,
-                "status_once": [], "path_prefix": ""}
-
-    def update(self, changes):
-        if not isinstance(changes, dict):
-            raise ValueError("expected a JSON object")
-        for name, value in changes.items():
-            expected = self.TYPES.get(name)
-            if expected is None:
-                raise ValueError(f"unknown fault {name!r}; known: {', '.join(self.TYPES)}")
-            if type(value) is not expected:
-                raise ValueError(f"fault {name!r} must be a {expected.__name__}")
-            if name == "delay_ms" and value < 0:
-                raise ValueError("delay_ms must not be negative")
-            if name == "status_once" and not all(
-                    type(code) is int and 100 <= code <= 599 for code in value):
-                raise ValueError("status_once must be a list of HTTP status codes")
-        with self._lock:
-            self._values.update(changes)
-
-    def clear(self):
-        with self._lock:
-            self._values = self._defaults()
-
-    def snapshot(self):
-        with self._lock:
-            return json.loads(json.dumps(self._values))
-
-    def get(self, name):
-        with self._lock:
-            return self._values[name]
-
-    def targets(self, path):
-        prefix = self.get("path_prefix")
-        return path.startswith(prefix) if prefix else path not in STATUS_PATHS
-
-    def take_status(self, path):
-        """Consume the next status_once entry if this request is targeted."""
-        if not self.targets(path):
-            return None
-        with self._lock:
-            queue = self._values["status_once"]
-            return queue.pop(0) if queue else None
-
-
 class RequestLog:
-    """Every /v1 request, for tests to assert on what a client sent."""
+    """Every /v1 request, for tests to assert on what a client sent.
+
+    A request is recorded when it arrives; its status stays None until it is answered.
+    """
 
     def __init__(self, record_secrets):
         self.record_secrets = record_secrets
         self._lock = threading.Lock()
         self._entries = []
 
-    def add(self, request, status):
+    def add(self, request):
         headers = {name: value for name, value in request.headers.items()}
         if not self.record_secrets:
             for name in _SECRET_HEADERS:
@@ -196,9 +111,14 @@ class RequestLog:
                     headers[name] = REDACTED
         entry = {"method": request.method, "path": request.path, "query": request.query,
                  "headers": headers, "has_token": bool(request_token(request.headers)),
-                 "body": self._body(request.body), "status": status}
+                 "body": self._body(request.body), "status": None}
         with self._lock:
             self._entries.append(entry)
+        return entry
+
+    def answered(self, entry, status):
+        with self._lock:
+            entry["status"] = status
 
     def _body(self, body):
         if not body:
@@ -230,12 +150,15 @@ class VaultHttp:
         self.cluster_id = str(uuid.uuid4())
 
     def serve(self, request):
+        entry = self.log.add(request)
         reply = self._serve(request)
         namespace = request.headers.get("x-vault-namespace")
         if namespace:
             # Community edition ignores the namespace but echoes the header.
             reply.headers["X-Vault-Namespace"] = namespace
-        self.log.add(request, reply.status)
+        reply = fault_replies.broken(self.faults, request.path[len("/v1/"):], reply)
+        if not reply.no_answer:
+            self.log.answered(entry, reply.status)
         return reply
 
     def _serve(self, request):
@@ -256,15 +179,19 @@ class VaultHttp:
         try:
             logical = self._logical_request(request, path)
             if self.faults.get("sealed"):
-                return error_reply(503, ["Vault is sealed"])
+                return fault_replies.with_retry_after(
+                    self.faults, error_reply(503, ["Vault is sealed"]))
             response, mount_type = self.core.handle(logical)
         except VaultError as err:
             return error_reply(err.status, err.errors)
         return self._respond(logical, response, mount_type)
 
     def _fault_reply(self, request, path):
-        if self.faults.targets(path) and self.faults.get("delay_ms"):
-            time.sleep(self.faults.get("delay_ms") / 1000)
+        delay_ms = self.faults.scoped("delay_ms", path)
+        if delay_ms:
+            time.sleep(delay_ms / 1000)
+        if not self.faults.hold(path):
+            return Reply(0, no_answer=True)
         active_node = self.faults.get("standby_redirect")
         if active_node and path not in STATUS_PATHS:
             # A standby that cannot forward redirects to the active node (307).
@@ -272,13 +199,7 @@ class VaultHttp:
             if request.query:
                 location += "?" + request.query
             return Reply(307, headers={"Location": location})
-        if self.faults.get("rate_limited") and self.faults.targets(path) \
-                and path not in STATUS_PATHS:
-            return error_reply(429, fault_errors(429, path))
-        status = self.faults.take_status(path)
-        if status is not None:
-            return error_reply(status, fault_errors(status, path))
-        return None
+        return fault_replies.injected(self.faults, request, path)
 
     # ------------------------------------------------------------------ sys/health
 
@@ -380,14 +301,21 @@ class VaultHttp:
         if response.raw is not None:
             content_type, body = response.raw
             return Reply(200, body, content_type)
-        envelope = Struct(request_id=str(uuid.uuid4()), lease_id="", renewable=False,
-                          lease_duration=0, data=response.data, wrap_info=None,
-                          warnings=response.warnings or None, auth=response.auth,
-                          mount_type=mount_type)
+        self._report_token_ttl(logical.path, response)
+        body = envelope(response.data, response.warnings, response.auth, mount_type)
         if response.data and _injects_data(logical.path):
-            envelope = Struct({**{k: response.data[k] for k in sorted(response.data)},
-                               **envelope})
-        return json_reply(200, envelope)
+            body = Struct({**{k: response.data[k] for k in sorted(response.data)}, **body})
+        return json_reply(200, body)
+
+    def _report_token_ttl(self, path, response):
+        """The token_ttl fault: every auth block and token lookup claims that TTL."""
+        ttl = self.faults.scoped("token_ttl", path)
+        if ttl is None:
+            return
+        if response.auth is not None:
+            response.auth["lease_duration"] = ttl
+        if path in TOKEN_LOOKUP_PATHS and response.data is not None:
+            response.data["ttl"] = ttl
 
 
 def _nothing_found(operation, response):

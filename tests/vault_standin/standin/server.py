@@ -12,9 +12,10 @@ from urllib.parse import unquote, urlsplit
 
 from .admin import AdminApi
 from .core import Clock, Core, StateStore
+from .faults import Faults
 from .gocompat import multierror
-from .http_api import (MAX_REQUEST_BYTES, Faults, HttpRequest, RequestLog, VaultHttp,
-                       error_reply)
+from .http_api import MAX_REQUEST_BYTES, HttpRequest, RequestLog, VaultHttp
+from .replies import error_reply
 
 LISTEN_HOST = "127.0.0.1"
 
@@ -27,10 +28,11 @@ def log(message):
 class StandinServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port, vault_http, admin):
+    def __init__(self, port, vault_http, admin, clock):
         super().__init__((LISTEN_HOST, port), Handler)
         self.vault_http = vault_http
         self.admin = admin
+        self.clock = clock
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -39,6 +41,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def version_string(self):
         return self.server_version
+
+    def date_time_string(self, timestamp=None):
+        """The Date header, on the stand-in's clock (moved by /_standin/time_offset)."""
+        return super().date_time_string(self.server.clock.now() if timestamp is None
+                                        else timestamp)
 
     def __getattr__(self, name):
         # Vault answers every HTTP method itself (unknown ones get 405), so
@@ -70,7 +77,8 @@ class Handler(BaseHTTPRequestHandler):
             reply = error_reply(500, [multierror("internal error")])
         self._send(reply)
         elapsed = (time.monotonic() - started) * 1000
-        log(f"{self.client_address[0]} {self.command} {path} -> {reply.status} ({elapsed:.0f} ms)")
+        outcome = "no answer" if reply.no_answer else reply.status
+        log(f"{self.client_address[0]} {self.command} {path} -> {outcome} ({elapsed:.0f} ms)")
 
     def _route(self, path, query, body):
         if path.startswith("/_standin/"):
@@ -109,6 +117,9 @@ class Handler(BaseHTTPRequestHandler):
             self.rfile.readline(1024)
 
     def _send(self, reply):
+        if reply.no_answer:
+            self.close_connection = True
+            return
         self.send_response(reply.status)
         # Vault sets this on every response.
         self.send_header("Cache-Control", "no-store")
@@ -117,12 +128,26 @@ class Handler(BaseHTTPRequestHandler):
         for name, value in reply.headers.items():
             self.send_header(name, value)
         if reply.status != 204:
-            self.send_header("Content-Length", str(len(reply.body)))
+            self.send_header("Content-Length", str(reply.length))
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        if reply.body and self.command != "HEAD":
-            self.wfile.write(reply.body)
+        if self.command != "HEAD":
+            self._write_body(reply)
+
+    def _write_body(self, reply):
+        """The body, or its first cut_at bytes and then a closed connection."""
+        left = reply.length if reply.cut_at is None else reply.cut_at
+        try:
+            for chunk in reply.chunks():
+                if left <= 0:
+                    break
+                self.wfile.write(chunk[:left])
+                left -= len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        if reply.cut_at is not None:
+            self.close_connection = True
 
 
 def write_port_file(path, port):
@@ -154,14 +179,14 @@ def parse_args(argv):
     return args
 
 
-def build_core(args):
+def build_core(args, faults):
     clock = Clock(time.time)
     store = workdir = None
     if args.state_dir:
         os.makedirs(args.state_dir, exist_ok=True)
         store = StateStore(args.state_dir)
         workdir = args.state_dir
-    core = Core(args.root_token, clock, workdir, store)
+    core = Core(args.root_token, clock, faults, workdir, store)
     if args.bootstrap:
         core.bootstrap()
     return core
@@ -169,10 +194,10 @@ def build_core(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    core = build_core(args)
     faults, request_log = Faults(), RequestLog(args.record_secrets)
+    core = build_core(args, faults)
     server = StandinServer(args.port, VaultHttp(core, faults, request_log),
-                           AdminApi(faults, request_log, core.clock))
+                           AdminApi(faults, request_log, core.clock), core.clock)
     port = server.server_address[1]
     if args.port_file:
         write_port_file(args.port_file, port)
@@ -187,6 +212,7 @@ def main(argv=None):
     thread.start()
     while not stop.wait(0.1):
         pass
+    faults.stop()
     server.shutdown()
     server.server_close()
     log("stopped")

@@ -2,9 +2,11 @@
 
 config/ca, public_key, roles/<role> and sign/<role>, following Vault's
 path_config_ca.go, path_roles.go and path_issue_sign.go: the same checks in
-the same order with the same messages. Identity templates are never rendered
-(the stand-in has no identity store), which is what Vault does for a caller
-without an entity.
+the same order with the same messages. Identity templates in allowed_users,
+allowed_domains, default_user and default_extensions are rendered from the
+caller's entity (identity.py); without an entity they stay literal, or (in
+extensions) are skipped with Vault's warning. Two faults change a signature:
+cert_validity (forever, or wholly expired) and sign_warnings.
 """
 
 import re
@@ -15,6 +17,7 @@ from . import sshkeygen
 from .framework import (DELETE, LIST, NAME_WITH_AT, READ, UPDATE, Backend, ErrorResponse,
                         HandlerError, Path, Response)
 from .gocompat import fmt_v, parse_int
+from .identity import TemplateError
 from .sshwire import KeyParseError, parse_vault_public_key
 from .tokens import SYSTEM_DEFAULT_TTL, SYSTEM_MAX_TTL
 
@@ -22,6 +25,10 @@ DEFAULT_ALGORITHM_SIGNER = "default"
 RSA_SIGNATURE_ALGORITHMS = ("ssh-rsa", "rsa-sha2-256", "rsa-sha2-512")
 DEFAULT_KEY_ID_FORMAT = "vault-{{token_display_name}}-{{public_key_hash}}"
 TEMPLATE_MARKER = re.compile(r"{{.+?}}")
+# ValidBefore of a certificate that never expires (ssh-keygen -V always:forever).
+FOREVER = 2 ** 64 - 1
+# How long before "now" a certificate made expired by the cert_validity fault ends.
+EXPIRED_AGO = 3600
 EXTENSION_TEMPLATE_WARNING = (
     "default_extension templating enabled with at least one extension requiring identity "
     "templating. However, this request lacked identity entity information, causing one or more "
@@ -277,23 +284,44 @@ class SshBackend(Backend):
         key_id = self._key_id(request, data, role, key)
         host = self._is_host_certificate(data, role)
         if host:
-            principals = self._principals(data, role, "", role["allowed_domains"],
-                                          _host_matcher(role))
+            principals = self._principals(request, data, role, "", role["allowed_domains"],
+                                          role["allowed_domains_template"], _host_matcher(role))
         else:
-            principals = self._principals(data, role, role["default_user"], role["allowed_users"],
+            default_user = role["default_user"]
+            if role["default_user_template"]:
+                try:
+                    default_user = self._render(request, default_user)
+                except ErrorResponse as err:
+                    # Vault returns this one as a plain error: a 500.
+                    raise HandlerError(err.message) from None
+            principals = self._principals(request, data, role, default_user,
+                                          role["allowed_users"], role["allowed_users_template"],
                                           lambda allowed, principal: principal in allowed)
         ttl = self._ttl(data, role)
         critical_options = self._critical_options(data, role)
-        extensions, skipped_templates = self._extensions(data, role)
+        extensions, skipped_templates = self._extensions(request, data, role)
         if self.entry["ca"] is None:
             raise HandlerError("error creating signer: no keys configured")
-        signed, serial = self._certify(key, role, ttl, key_id=key_id, principals=principals,
-                                       host=host, critical_options=critical_options,
-                                       extensions=extensions)
+        signed, serial = self._certify(request, key, role, ttl, key_id=key_id,
+                                       principals=principals, host=host,
+                                       critical_options=critical_options, extensions=extensions)
         response = Response(data={"serial_number": f"{serial:x}", "signed_key": signed})
         if skipped_templates:
             response.warnings.append(EXTENSION_TEMPLATE_WARNING)
+        response.warnings += self.core.faults.scoped("sign_warnings", request.path)
         return response
+
+    def _render(self, request, template):
+        """renderPrincipal: an identity template filled in from the caller's entity.
+
+        Text without {{...}}, or a caller without an entity, stays as it is.
+        """
+        if not TEMPLATE_MARKER.search(template) or not request.entity_id:
+            return template
+        try:
+            return self.core.identity.render(template, request.entity_id)
+        except TemplateError as err:
+            raise ErrorResponse(f"template '{template}' could not be rendered -> {err}") from None
 
     @staticmethod
     def _check_key_requirements(key, role):
@@ -351,12 +379,13 @@ class SshBackend(Backend):
             return True
         raise ErrorResponse("cert_type must be either 'user' or 'host'")
 
-    @staticmethod
-    def _principals(data, role, default_principal, allowed_by_role, matches):
+    def _principals(self, request, data, role, default_principal, allowed_by_role, templated,
+                    matches):
         """calculateValidPrincipals; an empty result means "valid for every principal"."""
         requested, supplied = data.get_ok("valid_principals")
         principals = parse_string_slice(requested if supplied else default_principal)
-        allowed = parse_string_slice(allowed_by_role)
+        allowed = parse_string_slice(self._render(request, allowed_by_role) if templated
+                                     else allowed_by_role)
         if not principals and default_principal:
             principals = [default_principal]
         if not principals:
@@ -399,8 +428,7 @@ class SshBackend(Backend):
                 raise ErrorResponse(f"critical options not on allowed list: [{' '.join(refused)}]")
         return options
 
-    @staticmethod
-    def _extensions(data, role):
+    def _extensions(self, request, data, role):
         """calculateExtensions; returns (extensions, whether templated defaults were skipped)."""
         requested = data.get("extensions")
         if requested:
@@ -415,10 +443,18 @@ class SshBackend(Backend):
         defaults = dict(role["default_extensions"])
         if not role["default_extensions_template"]:
             return defaults, False
-        kept = {k: v for k, v in defaults.items() if not TEMPLATE_MARKER.search(v)}
-        return kept, len(kept) != len(defaults)
+        extensions, skipped = {}, False
+        for name in sorted(defaults):
+            value = defaults[name]
+            if not TEMPLATE_MARKER.search(value):
+                extensions[name] = value
+            elif request.entity_id:
+                extensions[name] = self._render(request, value)
+            else:
+                skipped = True
+        return extensions, skipped
 
-    def _certify(self, key, role, ttl, **contents):
+    def _certify(self, request, key, role, ttl, **contents):
         """creationBundle.sign: signature algorithm, serial and validity, then ssh-keygen."""
         ca = self.entry["ca"]
         ca_type = parse_vault_public_key(ca["public_key"]).type
@@ -434,11 +470,19 @@ class SshBackend(Backend):
             # recovers the library's panic and returns its message.
             raise HandlerError(f"unknown certificate type for key type {key.type}")
         now = self.core.clock.now()
+        valid_after = max(0, int(now - role["not_before_duration"]))
+        valid_before = int(now + ttl)
+        validity = self.core.faults.scoped("cert_validity", request.path)
+        if validity == "forever":
+            valid_before = FOREVER
+        elif validity == "expired":
+            # The same length of window, ending EXPIRED_AGO seconds before now.
+            shift = valid_before - int(now) + EXPIRED_AGO
+            valid_after, valid_before = max(0, valid_after - shift), valid_before - shift
         spec = sshkeygen.CertificateSpec(
             # certutil.GenerateSerialNumber draws below 2^159; certificates keep the low 64 bits.
-            serial=secrets.randbits(64),
-            valid_after=max(0, int(now - role["not_before_duration"])),
-            valid_before=int(now + ttl), signature_algorithm=algorithm, **contents)
+            serial=secrets.randbits(64), valid_after=valid_after, valid_before=valid_before,
+            signature_algorithm=algorithm, **contents)
         try:
             signed = sshkeygen.sign(ca["private_key"], key.authorized_key(), spec,
                                     self.core.workdir)

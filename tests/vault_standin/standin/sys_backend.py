@@ -115,7 +115,8 @@ class SysBackend(Backend):
 
     def list_mounts(self, _request, _data):
         listing = {path: mount_info(entry) for path, entry in self.state["mounts"].items()}
-        listing["sys/"] = mount_info(self.core.builtin_mounts["sys/"])
+        for path in ("sys/", "identity/"):
+            listing[path] = mount_info(self.core.builtin_mounts[path])
         return Response(data=listing)
 
     def read_mount(self, _request, data):

@@ -1,11 +1,14 @@
-"""Service tokens: the token store and its auth/token/ endpoints.
+"""Service and batch tokens: the token store and its auth/token/ endpoints.
 
 Follows vault/token_store.go and the expiration manager: every token except
 the initial root token has a lease (issue time, expiry, renewability); TTLs
-are computed by framework.CalculateTTL against the system default and maximum
-of 768 hours; tokens expire in (stand-in) real time.
+are computed by framework.CalculateTTL (periodic tokens included) against the
+system default and maximum of 768 hours; tokens expire in (stand-in) real
+time. Batch tokens ("hvb.") have no accessor and can be neither renewed nor
+revoked; they die with their TTL or their parent.
 """
 
+import base64
 import re
 import secrets
 import string
@@ -18,9 +21,14 @@ from .gocompat import Struct, human_duration, multierror, parse_duration_seconds
 SYSTEM_DEFAULT_TTL = 768 * 3600
 SYSTEM_MAX_TTL = 768 * 3600
 
+# A request without a token: fetchACLTokenEntryAndEntity's plain ErrPermissionDenied.
+NO_TOKEN = "permission denied"
+# A policy denial: CheckToken appends ErrPermissionDenied to a multierror.
 PERMISSION_DENIED = multierror("permission denied")
-# Since Vault 1.17 a bad token gets both messages (Vault PR #25953).
+# An unknown, expired or revoked token since Vault 1.17 (PR #25953): ErrPermissionDenied
+# and ErrInvalidToken in one multierror. Vault 1.16 and older (and OpenBao) send NO_TOKEN.
 INVALID_TOKEN = multierror("permission denied", "invalid token")
+SERVICE, BATCH = "service", "batch"
 
 _BASE62 = string.ascii_letters + string.digits
 _DISPLAY_NAME_SANITIZE = re.compile(r"[^a-zA-Z0-9-]")
@@ -40,18 +48,30 @@ def sanitize_policies(policies, add_default):
     return sorted(set(cleaned))
 
 
-def calculate_ttl(now, increment, backend_ttl, backend_max, explicit_max, start):
-    """framework.CalculateTTL for a non-periodic token; returns (ttl, warnings)."""
+def calculate_ttl(now, increment, backend_ttl, backend_max, explicit_max, start, period=0):
+    """framework.CalculateTTL; returns (ttl, warnings)."""
     limit = SYSTEM_MAX_TTL
     if 0 < backend_max < limit:
         limit = backend_max
     if 0 < explicit_max < limit:
         limit = explicit_max
-    ttl = increment if increment > 0 else backend_ttl if backend_ttl > 0 else SYSTEM_DEFAULT_TTL
+    warnings = []
+    if period > 0:
+        if period > limit:
+            warnings.append(f'period of "{human_duration(period)}" exceeded the effective '
+                            f'max_ttl of "{human_duration(limit)}"; period value is capped '
+                            'accordingly')
+            period = limit
+        ttl = period
+        if explicit_max <= 0:
+            return ttl, warnings
+        limit = explicit_max
+    else:
+        ttl = (increment if increment > 0 else backend_ttl if backend_ttl > 0
+               else SYSTEM_DEFAULT_TTL)
     remaining = int(start) + limit - int(now)
     if remaining <= 0:
         raise HandlerError("past the max TTL, cannot renew")
-    warnings = []
     if remaining < ttl:
         warnings.append(f'TTL of "{human_duration(ttl)}" exceeded the effective max_ttl of '
                         f'"{human_duration(remaining)}"; TTL value is capped accordingly')
@@ -69,7 +89,7 @@ class TokenStore:
             "id": root_token, "accessor": random_base62(24), "policies": ["root"],
             "path": "auth/token/root", "meta": None, "display_name": "root", "num_uses": 0,
             "parent": "", "creation_time": int(now), "creation_ttl": 0, "explicit_max_ttl": 0,
-            "entity_id": "", "lease": None, "renewer": None,
+            "entity_id": "", "lease": None, "renewer": None, "type": SERVICE, "period": 0,
         }
 
     @property
@@ -88,10 +108,11 @@ class TokenStore:
 
     def authenticate(self, token_id):
         if not token_id:
-            raise VaultError(403, [PERMISSION_DENIED])
+            raise VaultError(403, [NO_TOKEN])
         entry = self.find(token_id)
         if entry is None:
-            raise VaultError(403, [INVALID_TOKEN])
+            legacy = self.core.faults.get("legacy_token_errors")
+            raise VaultError(403, [NO_TOKEN if legacy else INVALID_TOKEN])
         return entry
 
     def use(self, entry):
@@ -120,16 +141,26 @@ class TokenStore:
                     and self.core.clock.now() >= lease["expire_time"])
 
     def issue(self, *, policies, path, display_name, meta, num_uses, parent, ttl,
-              explicit_max_ttl, renewable, entity_id="", renewer=None, token_id=None):
+              explicit_max_ttl, renewable, entity_id="", renewer=None, token_id=None,
+              token_type=SERVICE, period=0):
         now = self.core.clock.now()
+        batch = token_type == BATCH
+        if batch:
+            # A batch token carries its own encrypted entry: long, base64url, no accessor.
+            token_id = "hvb.AAAAAQ" + base64.urlsafe_b64encode(
+                secrets.token_bytes(96)).decode().rstrip("=")
+            # Its lease times are the ones encoded in it: whole seconds.
+            now = int(now)
         entry = {
-            "id": token_id or "hvs." + random_base62(24), "accessor": random_base62(24),
+            "id": token_id or "hvs." + random_base62(24),
+            "accessor": "" if batch else random_base62(24),
             "policies": policies, "path": path, "meta": meta, "display_name": display_name,
             "num_uses": num_uses, "parent": parent, "creation_time": int(now),
             "creation_ttl": ttl, "explicit_max_ttl": explicit_max_ttl, "entity_id": entity_id,
-            "renewer": renewer,
+            "renewer": renewer, "type": token_type, "period": period,
             "lease": {"issue_time": now, "expire_time": now + ttl if ttl else None, "ttl": ttl,
-                      "renewable": renewable and ttl > 0, "last_renewal_time": None},
+                      "renewable": renewable and ttl > 0 and not batch,
+                      "last_renewal_time": None},
         }
         self._tokens[entry["id"]] = entry
         return entry
@@ -138,7 +169,8 @@ class TokenStore:
         """LoginCreateToken: turn an auth method's LoginAuth into a token; (auth, warnings)."""
         source = mount_point[len("auth/"):].replace("/", "-")
         now = self.core.clock.now()
-        ttl, warnings = calculate_ttl(now, 0, login.ttl, login.max_ttl, login.explicit_max_ttl, now)
+        ttl, warnings = calculate_ttl(now, 0, login.ttl, login.max_ttl, login.explicit_max_ttl,
+                                      now, login.period)
         policies = sanitize_policies(login.policies, add_default=not login.no_default_policy)
         if "root" in policies:
             raise ErrorResponse("auth methods cannot create root tokens")
@@ -147,7 +179,7 @@ class TokenStore:
             display_name=(source + login.display_name).removesuffix("-"),
             meta=dict(login.metadata), num_uses=login.num_uses, parent="", ttl=ttl,
             explicit_max_ttl=login.explicit_max_ttl, renewable=True, entity_id=entity_id,
-            renewer=mount_point)
+            renewer=mount_point, token_type=login.token_type, period=login.period)
         return self.auth_block(entry, ttl), warnings
 
     def auth_block(self, entry, ttl):
@@ -156,8 +188,8 @@ class TokenStore:
             client_token=entry["id"], accessor=entry["accessor"], policies=entry["policies"],
             token_policies=entry["policies"], metadata=entry["meta"], lease_duration=ttl,
             renewable=bool(lease and lease["renewable"]), entity_id=entry["entity_id"],
-            token_type="service", orphan=not entry["parent"], mfa_requirement=None,
-            num_uses=entry["num_uses"])
+            token_type=entry.get("type", SERVICE), orphan=not entry["parent"],
+            mfa_requirement=None, num_uses=entry["num_uses"])
 
     def lookup_data(self, entry):
         now = self.core.clock.now()
@@ -167,8 +199,10 @@ class TokenStore:
             "num_uses": entry["num_uses"], "orphan": not entry["parent"],
             "creation_time": entry["creation_time"], "creation_ttl": entry["creation_ttl"],
             "expire_time": None, "ttl": 0, "explicit_max_ttl": entry["explicit_max_ttl"],
-            "entity_id": entry["entity_id"], "type": "service",
+            "entity_id": entry["entity_id"], "type": entry.get("type", SERVICE),
         }
+        if entry.get("period"):
+            data["period"] = entry["period"]
         lease = entry["lease"]
         if lease is None:
             return data
@@ -183,27 +217,33 @@ class TokenStore:
         data["issue_time"] = rfc3339(lease["issue_time"])
         return data
 
-    def renew(self, entry, increment):
-        """expiration.RenewToken; returns None when the auth method declines (user deleted)."""
+    def renew(self, entry, increment, declined=False):
+        """handleRenew + expiration.RenewToken.
+
+        Returns None (Vault then answers 204 and the lease is unchanged) when the
+        auth method declines: the user was deleted, or declined (the renew_204 fault).
+        """
+        if entry.get("type") == BATCH:
+            raise ErrorResponse("batch tokens cannot be renewed")
         lease = entry["lease"]
         if lease is None:
             raise ErrorResponse("invalid lease ID")
         if lease["expire_time"] is None or not lease["renewable"]:
             raise ErrorResponse("lease is not renewable")
-        basis = self._renewal_basis(entry)
+        basis = None if declined else self._renewal_basis(entry)
         if basis is None:
             return None
-        backend_ttl, backend_max = basis
+        backend_ttl, backend_max, period = basis
         now = self.core.clock.now()
         ttl, warnings = calculate_ttl(now, increment, backend_ttl, backend_max,
-                                      entry["explicit_max_ttl"], lease["issue_time"])
+                                      entry["explicit_max_ttl"], lease["issue_time"], period)
         lease.update(expire_time=now + ttl, ttl=ttl, last_renewal_time=now)
         return Response(auth=self.auth_block(entry, ttl), warnings=warnings)
 
     def _renewal_basis(self, entry):
-        """(TTL, max TTL) the issuing auth method grants on renewal."""
+        """(TTL, max TTL, period) the issuing auth method grants on renewal."""
         if entry["renewer"] is None:
-            return entry["lease"]["ttl"], 0
+            return entry["lease"]["ttl"], 0, entry.get("period", 0)
         backend = self.core.auth_backend(entry["renewer"])
         return None if backend is None else backend.renew_login(entry)
 
@@ -266,10 +306,11 @@ class TokenBackend(Backend):
         return Response(data=self.store.lookup_data(entry))
 
     def renew_self(self, request, data):
-        return self.store.renew(request.token, data.get("increment"))
+        return self.store.renew(request.token, data.get("increment"),
+                                declined=self.core.faults.scoped("renew_204", request.path))
 
     def revoke_self(self, request, _data):
-        self.store.revoke(request.token)
+        self._revoke(request.token)
 
     def revoke(self, _request, data):
         token_id = data.get("token")
@@ -277,7 +318,13 @@ class TokenBackend(Backend):
             raise ErrorResponse("missing token ID")
         entry = self.store.find(token_id)
         if entry is not None:
-            self.store.revoke(entry)
+            self._revoke(entry)
+
+    def _revoke(self, entry):
+        """revokeCommon."""
+        if entry.get("type") == BATCH:
+            raise ErrorResponse("batch tokens cannot be revoked")
+        self.store.revoke(entry)
 
     def create(self, request, data):
         return self._create(request, data, orphan=False)
@@ -286,11 +333,16 @@ class TokenBackend(Backend):
         return self._create(request, data, orphan=True)
 
     def _create(self, request, data, orphan):
+        """handleCreateCommon, in Vault's order of checks."""
         parent = request.token
+        if parent.get("type") == BATCH:
+            raise ErrorResponse("batch tokens cannot create more tokens")
         if parent["num_uses"] > 0:
             raise ErrorResponse("restricted use token cannot generate child tokens")
         sudo = self.core.acl_for(parent).has_sudo(request.path)
-        self._refuse_unsupported(data)
+        token_type = _token_type(data)
+        if data.get("entity_alias"):
+            raise ErrorResponse("'entity_alias' is only allowed in combination with token role")
         num_uses = data.get("num_uses")
         if num_uses < 0:
             raise ErrorResponse("number of uses cannot be negative")
@@ -300,18 +352,22 @@ class TokenBackend(Backend):
         if token_id and token_id in self.core.state["tokens"]:
             raise ErrorResponse("cannot create a token with a duplicate ID")
         policies = self._resolve_policies(data, parent, sudo)
+        if "root" in policies and token_type == BATCH:
+            raise ErrorResponse("batch tokens cannot be root tokens")
         if data.get("no_parent"):
             if not sudo:
                 raise ErrorResponse("root or sudo privileges required to create orphan token")
             orphan = True
-        ttl, explicit_max, renewable, warnings = self._lifetime(data, parent, policies)
+        ttl, explicit_max, period, renewable, warnings = self._lifetime(data, parent, policies,
+                                                                        sudo)
         meta, has_meta = data.get_ok("meta")
         entry = self.store.issue(
             policies=policies, path=request.path,
             display_name=_display_name(data.get("display_name")),
             meta=meta if has_meta else None, num_uses=num_uses,
             parent="" if orphan else parent["id"], ttl=ttl, explicit_max_ttl=explicit_max,
-            renewable=renewable, entity_id="" if orphan else parent["entity_id"], token_id=token_id)
+            renewable=renewable, entity_id="" if orphan else parent["entity_id"],
+            token_id=token_id, token_type=token_type, period=period)
         if token_id:
             warnings.append("Supplying a custom ID for the token uses the weaker SHA1 hashing "
                             "instead of the more secure SHA2-256 HMAC for token obfuscation. SHA1 "
@@ -319,17 +375,6 @@ class TokenBackend(Backend):
         warnings += [f'Policy "{name}" does not exist' for name in policies
                      if name not in ("root", "default") and name not in self.core.state["policies"]]
         return Response(auth=self.store.auth_block(entry, ttl), warnings=warnings)
-
-    @staticmethod
-    def _refuse_unsupported(data):
-        if data.get("type") not in ("", "service"):
-            if data.get("type") == "batch":
-                raise ErrorResponse("the Vault stand-in does not issue batch tokens")
-            raise ErrorResponse("invalid 'token_type' value")
-        if data.get("period") not in ("", "0", "0s"):
-            raise ErrorResponse("the Vault stand-in does not issue periodic tokens")
-        if data.get("entity_alias"):
-            raise ErrorResponse("'entity_alias' is only allowed in combination with token role")
 
     @staticmethod
     def _resolve_policies(data, parent, sudo):
@@ -350,14 +395,18 @@ class TokenBackend(Backend):
             raise ErrorResponse("root tokens may not be created without parent token being root")
         return policies
 
-    def _lifetime(self, data, parent, policies):
+    def _lifetime(self, data, parent, policies, sudo):
+        """parseAndMergeTTLPeriod and the TTL calculation of handleCreateCommon."""
         explicit_max = _parse_duration_field(data.get("explicit_max_ttl"), "explicit_max_ttl")
+        period = _parse_duration_field(data.get("period"), "period")
+        if period and not sudo:
+            raise ErrorResponse("root or sudo privileges required to create periodic token")
         ttl = _parse_duration_field(data.get("ttl"), "ttl") if data.get("ttl") else \
             _parse_duration_field(data.get("lease"), "lease")
         warnings = []
-        if ttl > 0 or "root" not in policies:
+        if period > 0 or ttl > 0 or "root" not in policies:
             now = self.core.clock.now()
-            ttl, warnings = calculate_ttl(now, 0, ttl, 0, explicit_max, now)
+            ttl, warnings = calculate_ttl(now, 0, ttl, 0, explicit_max, now, period)
         if ttl == 0 and explicit_max > 0:
             ttl = explicit_max
         renewable = data.get("renewable")
@@ -366,4 +415,31 @@ class TokenBackend(Backend):
             if parent_lease and parent_lease["expire_time"] is not None:
                 raise ErrorResponse("expiring root tokens cannot create non-expiring root tokens")
             renewable = False
-        return ttl, explicit_max, renewable, warnings
+        return ttl, explicit_max, period, renewable, warnings
+
+
+def _token_type(data):
+    """The "type" parameter; batch tokens refuse what only a service token can have."""
+    requested = data.get("type")
+    if requested in ("", SERVICE):
+        return SERVICE
+    if requested != BATCH:
+        raise ErrorResponse("invalid 'token_type' value")
+    # Vault's switch looks at the first parameter given, in this order.
+    bad = None
+    if data.get("explicit_max_ttl") != "":
+        bad = "explicit_max_ttl" if _batch_duration(data, "explicit_max_ttl") else None
+    elif data.get("num_uses") != 0:
+        bad = "num_uses"
+    elif data.get("period") != "":
+        bad = "period" if _batch_duration(data, "period") else None
+    if bad:
+        raise ErrorResponse(f'batch tokens cannot have "{bad}" set')
+    return BATCH
+
+
+def _batch_duration(data, name):
+    try:
+        return parse_duration_seconds(data.get(name))
+    except ValueError:
+        raise ErrorResponse(f'"{name}" value could not be parsed') from None

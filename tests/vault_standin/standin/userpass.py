@@ -30,7 +30,9 @@ _TOKEN_FIELDS = {
     "bound_cidrs": f.Field(f.COMMA_STRINGS),
 }
 _STORED_FIELDS = ("token_policies", "token_ttl", "token_max_ttl", "token_explicit_max_ttl",
-                  "token_no_default_policy", "token_num_uses")
+                  "token_no_default_policy", "token_num_uses", "token_period", "token_type")
+# tokenutil.ParseTokenFields: the token_type values a user may have.
+_TOKEN_TYPES = {"": "default", "default": "default", "service": "service", "batch": "batch"}
 # Older parameter names, used when the token_* parameter is not supplied.
 _LEGACY = {"token_policies": "policies", "token_ttl": "ttl", "token_max_ttl": "max_ttl"}
 
@@ -44,11 +46,7 @@ def _refuse_unsupported(name, value):
     """Token parameters the stand-in does not implement are refused, not ignored."""
     if name in ("token_bound_cidrs", "bound_cidrs") and value:
         raise ErrorResponse("the Vault stand-in does not support bound CIDRs")
-    if name == "token_period" and value:
-        raise ErrorResponse("the Vault stand-in does not issue periodic tokens")
-    if name == "token_type" and value not in ("", "default", "service"):
-        if value in ("batch", "default-batch"):
-            raise ErrorResponse("the Vault stand-in does not issue batch tokens")
+    if name == "token_type" and value not in _TOKEN_TYPES:
         raise ErrorResponse(f"invalid 'token_type' value \"{value}\"")
     if name == "token_num_uses" and value < 0:
         raise ErrorResponse("'token_num_uses' cannot be negative")
@@ -57,7 +55,7 @@ def _refuse_unsupported(name, value):
 def _new_user():
     return {"password_hash": "", "salt": "", "token_policies": [], "token_ttl": 0,
             "token_max_ttl": 0, "token_explicit_max_ttl": 0, "token_no_default_policy": False,
-            "token_num_uses": 0}
+            "token_num_uses": 0, "token_period": 0, "token_type": "default"}
 
 
 class UserpassBackend(Backend):
@@ -101,9 +99,10 @@ class UserpassBackend(Backend):
             "token_bound_cidrs": [], "token_explicit_max_ttl": user["token_explicit_max_ttl"],
             "token_max_ttl": user["token_max_ttl"],
             "token_no_default_policy": user["token_no_default_policy"],
-            "token_num_uses": user["token_num_uses"], "token_period": 0,
+            "token_num_uses": user["token_num_uses"],
+            "token_period": user.get("token_period", 0),
             "token_policies": user["token_policies"], "token_ttl": user["token_ttl"],
-            "token_type": "default",
+            "token_type": user.get("token_type", "default"),
         })
 
     def write_user(self, request, data):
@@ -145,7 +144,14 @@ class UserpassBackend(Backend):
             if not supplied and name in _LEGACY:
                 value, supplied = data.get_ok(_LEGACY[name])
             if supplied:
-                user[name] = value
+                user[name] = _TOKEN_TYPES[value] if name == "token_type" else value
+        if user.get("token_type") == "batch":
+            if user.get("token_period"):
+                raise ErrorResponse("'token_type' cannot be 'batch' or 'default_batch' when set "
+                                    "to generate periodic tokens")
+            if user["token_num_uses"]:
+                raise ErrorResponse("'token_type' cannot be 'batch' or 'default_batch' when set "
+                                    "to generate tokens with limited use count")
         if 0 < user["token_max_ttl"] < user["token_ttl"]:
             raise ErrorResponse("'token_ttl' cannot be greater than 'token_max_ttl'")
 
@@ -166,17 +172,19 @@ class UserpassBackend(Backend):
             policies=list(user["token_policies"]), metadata={"username": username},
             display_name=username, alias_name=username, ttl=user["token_ttl"],
             max_ttl=user["token_max_ttl"], explicit_max_ttl=user["token_explicit_max_ttl"],
-            num_uses=user["token_num_uses"], no_default_policy=user["token_no_default_policy"]))
+            num_uses=user["token_num_uses"], no_default_policy=user["token_no_default_policy"],
+            token_type="batch" if user.get("token_type") == "batch" else "service",
+            period=user.get("token_period", 0)))
 
     def renew_login(self, token):
-        """pathLoginRenew: the user's current TTLs, or None if the user is gone."""
+        """pathLoginRenew: the user's current TTLs and period, or None if the user is gone."""
         user = self.users.get((token["meta"] or {}).get("username", ""))
         if user is None:
             return None
         current = set(sanitize_policies(user["token_policies"], False)) - {"default"}
         if current != set(token["policies"]) - {"default"}:
             raise HandlerError("policies have changed, not renewing")
-        return user["token_ttl"], user["token_max_ttl"]
+        return user["token_ttl"], user["token_max_ttl"], user.get("token_period", 0)
 
     def _refuse_if_locked(self, username):
         record = self.lockouts.get(username)
