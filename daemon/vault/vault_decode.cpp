@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "vault_decode.hpp"
 
+#include "vault_error.hpp"
+
 namespace sshcert::vault {
 
 namespace {
@@ -82,7 +84,7 @@ std::string error_text(std::string_view body) {
         if (!out.empty()) out += "; ";
         out += strip_multierror(e.get<std::string>());
     }
-    return out;
+    return sanitize_vault_text(out);
 }
 
 }  // namespace sshcert::vault
