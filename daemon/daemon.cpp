@@ -10,6 +10,7 @@
 #include "log.hpp"
 #include "paths.hpp"
 #include "systemd.hpp"
+#include "unix_listener.hpp"
 
 namespace sshcert {
 

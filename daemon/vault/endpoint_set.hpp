@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "result.hpp"
@@ -25,9 +26,11 @@ public:
     /// Remembers the address that answered.
     void answered(std::size_t index) noexcept { current_ = index; }
 
-    /// The URL to follow for a redirect's Location from `from_url`: absolute http(s) only,
-    /// and never https -> http (InvalidArgument-free: Errc::VaultBadResponse with why).
+    /// The URL to follow for a redirect's Location from `from_url`: an absolute http(s) URL
+    /// or a path on the same origin, never https -> http (Errc::VaultBadResponse with why).
     static Result<std::string> redirect_target(const std::string& from_url, const std::string& location);
+    /// "https://vault:8200" of "https://vault:8200/v1/sys/health?x": what messages name.
+    static std::string origin(std::string_view url);
 
 private:
     std::vector<std::string> addresses_;

@@ -6,8 +6,11 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "result.hpp"
 #include "secure_bytes.hpp"
@@ -32,6 +35,10 @@ struct HttpReply {
     std::string date;            ///< raw header value (RFC 7231 IMF-fixdate)
 };
 
+/// An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT", what Vault and every current server
+/// sends) as Unix seconds; nullopt for anything else. Never throws.
+std::optional<std::int64_t> parse_http_date(std::string_view value);
+
 class Transport {
 public:
     using Done = std::function<void(Result<HttpReply>)>;
@@ -39,9 +46,11 @@ public:
     /// Starts one exchange. `done` runs exactly once, on the event loop, never inside send():
     /// with the reply (any status), or an Error (Errc::VaultUnreachable for connection, TLS
     /// and timeout failures, naming the address and what to check; Errc::VaultBadResponse
-    /// for a body over the cap). Redirects are not followed here.
+    /// for a body over the cap). Redirects are not followed here. Event-loop thread only.
     virtual void send(HttpRequest request, Done done) = 0;
-    /// Abandons every exchange in flight at once; their `done` is never called.
+    /// Abandons every exchange in flight at once, completed ones whose `done` has not run
+    /// yet included; their `done` is never called (it is destroyed). A transport serves one
+    /// VaultClient, whose shutdown() calls this.
     virtual void cancel_all() = 0;
     /// Exchanges in flight.
     virtual std::size_t in_flight() const = 0;

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "vault_error.hpp"
+
 namespace sshcert::vault {
 
 namespace {
@@ -104,7 +106,7 @@ std::string error_text(std::string_view body) {
         if (!out.empty()) out += "; ";
         out += strip_multierror(e.get<std::string>());
     }
-    return out;
+    return sanitize_vault_text(out);
 }
 
 }  // namespace sshcert::vault

@@ -37,7 +37,8 @@ struct Lease {
 Result<Lease> decode_renew(const Json& envelope, long status);
 /// data.signed_key of <mount>/sign/<role>.
 Result<std::string> decode_signed_key(const Json& envelope);
-/// Vault's messages from an `errors` body, multierror decoration removed; empty when there are none.
+/// Vault's messages from an `errors` body, multierror decoration removed and sanitized
+/// (sanitize_vault_text: safe for a terminal and a log); empty when there are none.
 std::string error_text(std::string_view body);
 
 }  // namespace sshcert::vault

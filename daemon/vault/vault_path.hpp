@@ -12,9 +12,11 @@
 
 namespace sshcert {
 
-/// One part of a path: a fixed word of ours ("auth", "login"), a mount (may
-/// hold '/', each piece a segment; leading and trailing '/' dropped), or a
-/// single name (a '/' in it is escaped).
+/// One part of a path: fixed words of ours ("auth", "token/lookup-self"), a
+/// mount (may hold '/', each piece a segment; leading and trailing '/'
+/// dropped, as the config may say "ssh/"), or a single name (a '/' in it is
+/// escaped; Vault's Go server decodes %2F back to '/', so a name whose
+/// '/'-pieces include `.` or `..` is refused too).
 struct PathPart {
     enum class Kind { Literal, Mount, Name };
     Kind kind;
@@ -26,6 +28,7 @@ inline PathPart mount(std::string_view s, std::string_view what = "mount") { ret
 inline PathPart name(std::string_view s, std::string_view what) { return {PathPart::Kind::Name, s, what}; }
 
 /// "auth/<mount>/login/<user>"; InvalidArgument naming `what` for an empty segment, `.` or `..`.
+/// A query ("?list=true") is the caller's to append.
 Result<std::string> vault_path(const std::vector<PathPart>& parts);
 
 /// RFC 3986 percent-encoding of everything but unreserved characters.

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "vault_client.hpp"
+
+#include "log.hpp"
+#include "vault_decode.hpp"
+#include "vault_error.hpp"
+
+namespace sshcert {
+
+using Clock = std::chrono::steady_clock;
+
+struct VaultClient::Attempt {
+    explicit Attempt(asio::io_context& io) : timer(io) {}
+    std::string method;
+    std::string path;
+    SecretString token;
+    bool text = false;
+    SecretString body;          ///< serialized once, re-sent on every try and redirect
+    Done done;
+    Clock::time_point started = Clock::now();
+    std::string url;            ///< where the next request goes
+    std::size_t first = 0;      ///< index of the address this round started at
+    std::size_t tried = 0;      ///< addresses tried this round, less one
+    bool on_redirect = false;   ///< `url` is a redirect's target, not a configured address
+    bool redirected = false;    ///< the one redirect of this call has been followed
+    int retries = 0;
+    bool walk_again = false;    ///< the retry starts a new round of addresses (none could be reached)
+    std::optional<Error> first_unreachable;  ///< the first address's failure this round
+    asio::steady_timer timer;   ///< the wait before a retry
+};
+
+namespace {
+
+/// Upper bound of a JSON value's serialized size, so its text is built in one buffer that never
+/// reallocates: a reallocation would leave a copy of the password behind in freed memory.
+std::size_t json_size_bound(const Json& j) {
+    switch (j.type()) {
+        case Json::value_t::string: return 2 + 6 * j.get_ref<const std::string&>().size();
+        case Json::value_t::object: {
+            std::size_t n = 2;
+            for (const auto& [k, v] : j.items()) n += 2 + 6 * k.size() + 2 + json_size_bound(v);
+            return n;
+        }
+        case Json::value_t::array: {
+            std::size_t n = 2;
+            for (const auto& v : j) n += 1 + json_size_bound(v);
+            return n;
+        }
+        default: return 32;  // numbers, booleans, null
+    }
+}
+
+void append_json_string(std::string_view s, std::string& out) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += '"';
+    for (char ch : s) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += ch;
+        } else if (c < 0x20) {
+            out += "\\u00";
+            out += kHex[c >> 4];
+            out += kHex[c & 0xF];
+        } else {
+            out += ch;  // UTF-8 passes through; Vault's decoder replaces what is invalid
+        }
+    }
+    out += '"';
+}
+
+void append_json(const Json& j, std::string& out) {
+    switch (j.type()) {
+        case Json::value_t::string: return append_json_string(j.get_ref<const std::string&>(), out);
+        case Json::value_t::object: {
+            out += '{';
+            bool first = true;
+            for (const auto& [k, v] : j.items()) {
+                if (!first) out += ',';
+                first = false;
+                append_json_string(k, out);
+                out += ':';
+                append_json(v, out);
+            }
+            out += '}';
+            return;
+        }
+        case Json::value_t::array: {
+            out += '[';
+            for (std::size_t i = 0; i < j.size(); ++i) {
+                if (i) out += ',';
+                append_json(j[i], out);
+            }
+            out += ']';
+            return;
+        }
+        default: out += j.dump(); return;  // numbers and literals: no secrets, no exceptions
+    }
+}
+
+SecretString serialize(const Json& j) {
+    std::string text;
+    text.reserve(json_size_bound(j));
+    append_json(j, text);
+    return SecretString::take(text);
+}
+
+bool is_http_url(const std::string& a) {
+    return (a.starts_with("http://") || a.starts_with("https://")) && EndpointSet::origin(a).size() > a.find("://") + 3;
+}
+
+bool is_sealed(const HttpReply& reply) {
+    return reply.status == 503 && vault::error_text(reply.body.reveal()).find("Vault is sealed") != std::string::npos;
+}
+
+std::vector<std::string> addresses_of(const config::VaultSettings& s) {
+    std::vector<std::string> all{s.address};
+    all.insert(all.end(), s.fallback_addresses.begin(), s.fallback_addresses.end());
+    return all;
+}
+
+}  // namespace
+
+void wipe_strings(Json& j) noexcept {
+    if (j.is_string()) {
+        wipe(j.get_ref<std::string&>());
+    } else if (j.is_structured()) {
+        for (auto& v : j) wipe_strings(v);
+    }
+}
+
+VaultReply::VaultReply(long status, Json envelope, std::string text, std::optional<std::int64_t> server_time)
+    : status_(status), json_(std::move(envelope)), text_(std::move(text)), server_time_(server_time) {}
+
+VaultReply& VaultReply::operator=(VaultReply&& o) noexcept {
+    if (this != &o) {
+        wipe_strings(json_);
+        wipe(text_);
+        status_ = o.status_;
+        json_ = std::move(o.json_);
+        text_ = std::move(o.text_);
+        server_time_ = o.server_time_;
+    }
+    return *this;
+}
+
+VaultReply::~VaultReply() {
+    wipe_strings(json_);
+    wipe(text_);
+}
+
+std::vector<std::string> VaultReply::warnings() const {
+    std::vector<std::string> out;
+    auto w = json_.is_object() ? json_.find("warnings") : json_.end();
+    if (w == json_.end() || !w->is_array()) return out;
+    for (const auto& v : *w)
+        if (v.is_string()) out.push_back(sanitize_vault_text(v.get_ref<const std::string&>()));
+    return out;
+}
+
+VaultClient::VaultClient(asio::io_context& io, config::VaultSettings settings, std::shared_ptr<Transport> transport,
+                         RetryPolicy policy)
+    : io_(io),
+      settings_(std::move(settings)),
+      transport_(std::move(transport)),
+      policy_(policy),
+      endpoints_(addresses_of(settings_)) {
+    for (std::size_t i = 0; i < endpoints_.size() && !bad_address_; ++i) {
+        if (is_http_url(endpoints_.at(i))) continue;
+        std::string where = i == 0 ? "set VAULT_ADDR or [vault] address" : "check [vault] fallback_addresses";
+        bad_address_ = Error{Errc::InvalidArgument, "Vault address '" + sanitize_vault_text(endpoints_.at(i)) +
+                                                        "' must start with https:// (or http://); " + where};
+    }
+}
+
+VaultClient::~VaultClient() { shutdown(); }
+
+const std::string& VaultClient::address() const noexcept { return endpoints_.current(); }
+
+void VaultClient::call(VaultCall c, Done done) {
+    auto a = std::make_shared<Attempt>(io_);
+    if (c.body) {
+        a->body = serialize(*c.body);
+        wipe_strings(*c.body);
+    }
+    a->method = std::move(c.method);
+    a->path = std::move(c.path);
+    while (!a->path.empty() && a->path.front() == '/') a->path.erase(0, 1);
+    a->token = std::move(c.token);
+    a->text = c.text;
+    a->done = std::move(done);
+    attempts_.insert(a);
+    if (bad_address_) {
+        asio::post(io_, [this, alive = alive_, a] {
+            if (*alive) finish(a, *bad_address_);
+        });
+        return;
+    }
+    begin_round(a);
+}
+
+void VaultClient::begin_round(const std::shared_ptr<Attempt>& a) {
+    a->first = endpoints_.index_after(0);
+    a->tried = 0;
+    a->on_redirect = false;
+    a->first_unreachable.reset();
+    a->url = endpoints_.at(a->first) + "/v1/" + a->path;
+    start(a);
+}
+
+void VaultClient::start(std::shared_ptr<Attempt> a) {
+    HttpRequest req;
+    req.method = a->method;
+    req.url = a->url;
+    req.body = a->body;
+    req.token = a->token;
+    req.namespace_name = settings_.namespace_name;
+    req.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.timeout);
+    transport_->send(std::move(req), [this, alive = alive_, a](Result<HttpReply> reply) {
+        if (*alive) on_reply(a, std::move(reply));
+    });
+}
+
+void VaultClient::on_reply(std::shared_ptr<Attempt> a, Result<HttpReply> r) {
+    if (!r) {
+        Error e = std::move(r).error();
+        if (e.code == Errc::VaultUnreachable) return on_unreachable(a, std::move(e));
+        return finish(a, std::move(e));
+    }
+    HttpReply& reply = *r;
+    if (!a->on_redirect) endpoints_.answered((a->first + a->tried) % endpoints_.size());
+    const long s = reply.status;
+    if (s >= 200 && s <= 299) return on_success(a, std::move(reply));
+    if (s == 307 || s == 308) return follow_redirect(a, reply);
+    Error e = classify_vault_reply(reply, EndpointSet::origin(a->url));
+    if (!RetryPolicy::retryable_status(s) || is_sealed(reply)) return finish(a, std::move(e));
+    // Like the Go client, Retry-After counts only where HTTP gives it a meaning.
+    bool honour = s == 429 || s == 503;
+    a->walk_again = false;  // ask the node that answered again: it may be the redirect's target
+    retry_or_fail(a, std::move(e), honour ? reply.retry_after : "", honour ? reply.date : "");
+}
+
+void VaultClient::on_unreachable(const std::shared_ptr<Attempt>& a, Error e) {
+    if (!a->first_unreachable) a->first_unreachable = e;
+    if (++a->tried < endpoints_.size()) {
+        auto next = (a->first + a->tried) % endpoints_.size();
+        log::info(e.message, "; trying ", endpoints_.at(next));
+        a->on_redirect = false;
+        a->url = endpoints_.at(next) + "/v1/" + a->path;
+        return start(a);
+    }
+    Error reported = *a->first_unreachable;
+    if (endpoints_.size() > 1)
+        reported.message += " (nor could any of the other " + std::to_string(endpoints_.size() - 1) +
+                            " configured addresses be reached)";
+    a->walk_again = true;
+    retry_or_fail(a, std::move(reported), "", "");
+}
+
+void VaultClient::on_success(const std::shared_ptr<Attempt>& a, HttpReply reply) {
+    auto when = parse_http_date(reply.date);
+    if (a->text) return finish(a, VaultReply(reply.status, Json::object(), std::string(reply.body.reveal()), when));
+    if (reply.status == 204 || reply.body.empty()) return finish(a, VaultReply(reply.status, Json::object(), {}, when));
+    Json j = Json::parse(reply.body.reveal(), nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) {
+        wipe_strings(j);
+        return finish(a, Error{Errc::VaultBadResponse, "Vault at " + EndpointSet::origin(a->url) + " answered " +
+                                                           a->method + " " + a->path +
+                                                           " with something that is not a JSON object; is VAULT_ADDR "
+                                                           "pointing at Vault?"});
+    }
+    finish(a, VaultReply(reply.status, std::move(j), {}, when));
+}
+
+void VaultClient::follow_redirect(const std::shared_ptr<Attempt>& a, const HttpReply& reply) {
+    const std::string from = EndpointSet::origin(a->url);
+    if (a->redirected)
+        return finish(a, Error{Errc::VaultBadResponse, "Vault at " + from + " redirected the request again (HTTP " +
+                                                           std::to_string(reply.status) +
+                                                           ") after one redirect was followed; is VAULT_ADDR "
+                                                           "pointing at Vault?"});
+    auto target = EndpointSet::redirect_target(a->url, reply.location);
+    if (!target) return finish(a, std::move(target).error());
+    log::debug("Vault at ", from, " is a standby; following its redirect to ", EndpointSet::origin(*target));
+    a->redirected = true;
+    a->on_redirect = true;
+    a->url = std::move(*target);
+    start(a);
+}
+
+void VaultClient::retry_or_fail(const std::shared_ptr<Attempt>& a, Error e, std::string_view retry_after,
+                                std::string_view date) {
+    if (a->retries >= policy_.max_retries) return finish(a, std::move(e));
+    auto wait = policy_.delay(a->retries, retry_after, rng_, date);
+    if (Clock::now() - a->started + wait > policy_.total_budget) return finish(a, std::move(e));
+    ++a->retries;
+    log::info(e.message, "; retrying ", a->method, " ", a->path, " in ", wait.count(), " ms");
+    a->timer.expires_after(wait);
+    a->timer.async_wait([this, alive = alive_, a](boost::system::error_code ec) {
+        if (ec || !*alive) return;
+        if (a->walk_again) return begin_round(a);
+        start(a);
+    });
+}
+
+void VaultClient::finish(const std::shared_ptr<Attempt>& a, Result<VaultReply> result) {
+    auto keep = a;  // `a` may be a reference to the set's own element
+    attempts_.erase(keep);
+    Done done = std::move(keep->done);
+    if (done) done(std::move(result));  // may destroy this client: touch nothing after
+}
+
+void VaultClient::shutdown() {
+    *alive_ = false;
+    alive_ = std::make_shared<bool>(true);
+    transport_->cancel_all();
+    auto abandoned = std::move(attempts_);
+    attempts_.clear();
+    for (const auto& a : abandoned) a->timer.cancel();
+}
+
+}  // namespace sshcert
