@@ -296,7 +296,7 @@ std::optional<Error> CurlTransport::Impl::setup(Transfer& t) {
     }
     if (!ok) return Error{Errc::Internal, "cannot start a request to Vault: out of memory"};
 
-    const long timeout_ms = static_cast<long>(std::max<std::int64_t>(r.timeout.count(), 1));
+    const long timeout_ms = static_cast<long>(r.timeout.count());
     curl_easy_setopt(c, CURLOPT_PRIVATE, &t);
     curl_easy_setopt(c, CURLOPT_URL, r.url.c_str());
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -345,6 +345,8 @@ void CurlTransport::Impl::send(HttpRequest request, Done done) {
     t->id = ++next_id_;
     t->origin = EndpointSet::origin(request.url);
     t->request = std::move(request);
+    // curl's 0 is "never": a zero or negative timeout gets the default rather than a hang.
+    if (t->request.timeout <= std::chrono::milliseconds::zero()) t->request.timeout = HttpRequest{}.timeout;
     t->done = std::move(done);
     auto error = setup(*t);
     if (!error) {

@@ -6,12 +6,15 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <condition_variable>
 #include <cstring>
 #include <functional>
@@ -19,6 +22,7 @@
 #include <optional>
 #include <thread>
 
+#include "c_handles.hpp"
 #include "curl_alloc.hpp"
 #include "curl_transport.hpp"
 #include "limits.hpp"
@@ -56,21 +60,27 @@ std::string response(int status, std::string_view body, std::string_view headers
            std::string(headers) + "\r\n" + std::string(body);
 }
 
+/// A listening socket on 127.0.0.1 at a port the kernel chose, and that port.
+int listen_on_loopback(int& port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd, 64) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    return fd;
+}
+
 class TestServer {
 public:
     /// Answers one request on connection `fd`; returns false to close the connection.
     using Handler = std::function<bool(TestServer&, int fd, const SeenRequest&)>;
 
     explicit TestServer(Handler handler) : handler_(std::move(handler)) {
-        listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        REQUIRE(::listen(listen_fd_, 64) == 0);
-        socklen_t len = sizeof a;
-        ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
-        port_ = ntohs(a.sin_port);
+        listen_fd_ = listen_on_loopback(port_);
         acceptor_ = std::thread([this] { accept_loop(); });
     }
 
@@ -204,15 +214,9 @@ bool contains(const std::string& haystack, std::string_view needle) { return hay
 
 /// A port on 127.0.0.1 with nobody listening.
 int closed_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
+    int port = 0;
+    ::close(listen_on_loopback(port));
+    return port;
 }
 
 /// This process's descriptors connected to 127.0.0.1:`port`.
@@ -230,6 +234,92 @@ std::vector<int> sockets_to(int port) {
     if (d) ::closedir(d);
     return out;
 }
+
+/// A self-signed certificate for IP 127.0.0.1, made at run time, and its PEM in a file.
+struct SelfSigned {
+    SelfSigned() {
+        key.reset(EVP_EC_gen("P-256"));
+        REQUIRE(key);
+        cert.reset(X509_new());
+        ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
+        X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
+        X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
+        X509_set_pubkey(cert.get(), key.get());
+        X509_NAME* name = X509_get_subject_name(cert.get());
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("sshcert test"), -1, -1, 0);
+        X509_set_issuer_name(cert.get(), name);
+        X509V3_CTX ctx;
+        X509V3_set_ctx_nodb(&ctx);
+        X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
+        for (auto [nid, value] : {std::pair{NID_subject_alt_name, "IP:127.0.0.1"}, std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
+            X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+            REQUIRE(ext);
+            X509_add_ext(cert.get(), ext, -1);
+            X509_EXTENSION_free(ext);
+        }
+        REQUIRE(X509_sign(cert.get(), key.get(), EVP_sha256()) > 0);
+        char tmpl[] = "/tmp/sshcert-test-ca-XXXXXX";
+        int fd = ::mkstemp(tmpl);
+        REQUIRE(fd >= 0);
+        path = tmpl;
+        FILE* f = ::fdopen(fd, "w");
+        PEM_write_X509(f, cert.get());
+        std::fclose(f);
+    }
+    ~SelfSigned() { std::remove(path.c_str()); }
+
+    EvpPkey key;
+    std::unique_ptr<X509, CFree<X509_free>> cert;
+    std::string path;
+};
+
+/// An HTTPS server on 127.0.0.1 answering every request with `raw`, one connection at a time.
+class TlsServer {
+public:
+    TlsServer(const SelfSigned& id, std::string raw) : ctx_(SSL_CTX_new(TLS_server_method())), raw_(std::move(raw)) {
+        SSL_CTX_use_certificate(ctx_.get(), id.cert.get());
+        SSL_CTX_use_PrivateKey(ctx_.get(), id.key.get());
+        listen_fd_ = listen_on_loopback(port_);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~TlsServer() {
+        stop_ = true;
+        thread_.join();
+        ::close(listen_fd_);
+    }
+    std::string url() const { return "https://127.0.0.1:" + std::to_string(port_) + "/v1/sys/thing"; }
+
+private:
+    void serve() {
+        while (!stop_) {
+            pollfd p{listen_fd_, POLLIN, 0};
+            if (::poll(&p, 1, 20) <= 0) continue;
+            int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+            if (fd < 0) continue;
+            timeval tv{2, 0};
+            ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+            SSL* ssl = SSL_new(ctx_.get());
+            SSL_set_fd(ssl, fd);
+            if (SSL_accept(ssl) == 1) {  // fails when the client refuses our certificate
+                std::string got;
+                char buf[4096];
+                int n;
+                while (got.find("\r\n\r\n") == std::string::npos && (n = SSL_read(ssl, buf, sizeof buf)) > 0) got.append(buf, n);
+                SSL_write(ssl, raw_.data(), static_cast<int>(raw_.size()));
+                SSL_shutdown(ssl);
+            }
+            SSL_free(ssl);
+            ::close(fd);
+        }
+    }
+
+    std::unique_ptr<SSL_CTX, CFree<SSL_CTX_free>> ctx_;
+    std::string raw_;
+    int listen_fd_ = -1;
+    int port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
 
 }  // namespace
 
@@ -458,6 +548,34 @@ TEST_CASE("curl transport: https:// to a plain-HTTP server says the scheme may b
     CHECK(r.error().code == Errc::VaultUnreachable);
     CHECK(contains(r.error().message, "https://127.0.0.1:"));
     CHECK(contains(r.error().message, "scheme"));
+}
+
+TEST_CASE("curl transport: TLS is verified against the system roots, [vault] ca_cert, or not at all when told") {
+    SelfSigned id;
+    TlsServer server(id, response(200, R"({"data":{}})", "Content-Type: application/json\r\nConnection: close\r\n"));
+    auto exchange = [&](config::VaultSettings settings) {
+        asio::io_context io;
+        CurlTransport transport(io, settings);
+        std::optional<Result<HttpReply>> out;
+        transport.send(get(server.url()), [&](Result<HttpReply> r) { out.emplace(std::move(r)); });
+        io.run();
+        REQUIRE(out.has_value());
+        return std::move(*out);
+    };
+    auto untrusted = exchange({});
+    REQUIRE_FALSE(untrusted.ok());
+    CHECK(untrusted.error().code == Errc::VaultUnreachable);
+    CHECK(contains(untrusted.error().message, "set VAULT_CACERT or [vault] ca_cert"));
+
+    config::VaultSettings trusting;
+    trusting.ca_cert = id.path;
+    auto trusted = exchange(trusting);
+    REQUIRE(trusted.ok());
+    CHECK(trusted->status == 200);
+
+    config::VaultSettings careless;
+    careless.skip_verify = true;
+    CHECK(exchange(careless).ok());
 }
 
 TEST_CASE("curl transport: a URL curl will not fetch fails after send() returns") {
