@@ -82,7 +82,6 @@ void Daemon::start() {
     log::info("serving the agent on ", listeners_.agent_path(), " and control on ", listeners_.control_path(), "; Vault at ",
               session_->vault()->address(), ", ", config_.profiles.size(), " profile(s)",
               config_.source.empty() ? "" : " from " + config_.source, upstream.empty() ? "" : ", upstream agent " + upstream);
-    publish_status();
 }
 
 void Daemon::stop() {

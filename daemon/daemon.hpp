@@ -47,12 +47,13 @@ public:
     void stop();
     /// Re-reads the config file; keeps the old one (and says why) if the new one is bad or gone.
     Status reload();
+    /// Tells systemd (STATUS=) who is logged in and how many certificates are held.
+    void publish_status() const;
 
 private:
     std::unique_ptr<VaultSession> make_session();
     void on_login_changed(bool identity_changed);
     void schedule_expiry_sweep();
-    void publish_status() const;
 
     asio::io_context& io_;
     DaemonOptions options_;

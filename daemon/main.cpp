@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
                       std::move(*config));
         daemon.start();
         systemd::notify("READY=1");
+        daemon.publish_status();
 
         // A clean stop exits 0, so systemd does not mark the unit failed (as ssh-agent does).
         asio::signal_set stop_signals(io, SIGTERM, SIGINT);

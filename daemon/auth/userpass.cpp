@@ -24,8 +24,9 @@ public:
                     return done(Error{Errc::NotFound,
                                       "Vault has no userpass auth method at auth/" + mount_name + "; check [auth] mount or --mount",
                                       e.detail});
-                if (e.code == Errc::VaultRefused || e.code == Errc::VaultDenied || e.code == Errc::VaultUnavailable)
-                    e.message = "Vault rejected the login of '" + user + "' at auth/" + mount_name + ": " + e.message;
+                if (e.code == Errc::VaultRefused || e.code == Errc::VaultDenied)
+                    e.message = "Vault rejected the login of '" + user + "' at auth/" + mount_name + ": " +
+                                (e.detail.empty() ? e.message : e.detail);
                 return done(e);
             }
             auto token = vault::decode_login(r->json());

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "curl_transport.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -19,6 +22,18 @@
 namespace sshcert {
 
 namespace {
+
+void mark_open_descriptors_cloexec() {
+    DIR* dir = ::opendir("/proc/self/fd");
+    if (!dir) return;
+    while (dirent* e = ::readdir(dir)) {
+        int fd = std::atoi(e->d_name);
+        if (fd <= 2 || fd == ::dirfd(dir)) continue;
+        int flags = ::fcntl(fd, F_GETFD);
+        if (flags >= 0 && !(flags & FD_CLOEXEC)) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+    ::closedir(dir);
+}
 
 using CurlMulti = std::unique_ptr<CURLM, CFree<curl_multi_cleanup>>;
 
@@ -130,6 +145,9 @@ CurlTransport::Impl::Impl(asio::io_context& io, const config::VaultSettings& set
     : io_(io), settings_(settings), timer_(io), share_(curl_share_init()), multi_(curl_multi_init()) {
     if (share_) curl_share_setopt(share_.get(), CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     if (!multi_) return;  // send() reports it
+    // curl 7.88 makes the multi handle's wake-up socketpair without SOCK_CLOEXEC: mark it, and
+    // anything else open, so no descriptor of ours reaches a program the daemon might run.
+    mark_open_descriptors_cloexec();
     curl_multi_setopt(multi_.get(), CURLMOPT_SOCKETFUNCTION, &Impl::on_socket);
     curl_multi_setopt(multi_.get(), CURLMOPT_SOCKETDATA, this);
     curl_multi_setopt(multi_.get(), CURLMOPT_TIMERFUNCTION, &Impl::on_timer);
