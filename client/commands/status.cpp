@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // sshcert status: who the daemon is logged in as and which certificates it holds.
+#include <climits>
 #include <ctime>
 #include <iostream>
 
@@ -17,6 +18,9 @@ int cmd_status(const Context& ctx, bool json) {
     }
     const control::Json& r = *reply;
     std::cout << "Vault:        " << r.value("vault_addr", "") << "\n";
+    if (auto skew = r.value("clock_skew_seconds", std::int64_t{0}); skew <= -2 || skew >= 2)
+        std::cout << "Clock skew:   Vault's clock is " << format_duration(skew < 0 ? -skew : skew) << (skew > 0 ? " ahead of" : " behind")
+                  << " this machine's (certificates are judged by Vault's; sync this clock with NTP)\n";
     if (r.contains("token")) {
         auto t = control::token_summary_from_json(r["token"]);
         if (!t) return fail(t.error());
@@ -37,13 +41,20 @@ int cmd_status(const Context& ctx, bool json) {
     for (const auto& j : certs) {
         auto c = control::cert_summary_from_json(j);
         if (!c) return fail(c.error());
+        bool forever = c->valid_before > static_cast<std::uint64_t>(INT64_MAX);
         std::cout << "  " << c->profile << ": " << c->key_type << " for " << join(c->principals, ", ") << ", serial "
-                  << c->serial << ", valid until " << format_time(c->valid_before) << " ("
-                  << format_duration(static_cast<std::int64_t>(c->valid_before - std::min(now, c->valid_before)))
-                  << " left)\n"
+                  << c->serial << ", "
+                  << (forever ? "valid forever"
+                              : "valid until " + format_time(c->valid_before) + " (" +
+                                    format_duration(static_cast<std::int64_t>(c->valid_before - std::min(now, c->valid_before))) +
+                                    " left)")
+                  << "\n"
                   << "    key id " << c->key_id << ", " << c->fingerprint << "\n"
                   << "    agent " << j.value("agent_socket", "") << ": " << j.value("signatures", 0) << " signature(s) on "
                   << j.value("connections", 0) << " connection(s)\n";
+        if (auto w = j.find("warnings"); w != j.end() && w->is_array())
+            for (const auto& line : *w)
+                if (line.is_string()) std::cout << "    warning: " << line.get<std::string>() << "\n";
     }
     return 0;
 }

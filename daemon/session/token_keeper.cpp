@@ -29,7 +29,7 @@ void look_up_token(VaultClient& vault, LoginGrant grant, bool imported, std::fun
                [&vault, grant = std::move(grant), imported, done = std::move(done)](Result<VaultReply> r) mutable {
                    auto make = [&](control::TokenSummary s, bool can_look_up) {
                        s.vault_addr = vault.address();
-                       return VaultToken{std::move(grant.token), std::move(s), std::chrono::steady_clock::now(), can_look_up, imported};
+                       return VaultToken{std::move(grant.token), std::move(s), DaemonClock::now(), can_look_up, imported};
                    };
                    if (r) {
                        auto summary = vault::decode_lookup_self(r->json());
@@ -51,11 +51,11 @@ void look_up_token(VaultClient& vault, LoginGrant grant, bool imported, std::fun
                });
 }
 
-TokenKeeper::TokenKeeper(asio::io_context& io, VaultClient& vault, Changed changed, SteadyNow now)
-    : io_(io), vault_(vault), changed_(std::move(changed)), now_(std::move(now)), renew_timer_(io) {}
+TokenKeeper::TokenKeeper(asio::io_context& io, VaultClient& vault, Changed changed)
+    : io_(io), vault_(vault), changed_(std::move(changed)), renew_timer_(io) {}
 
 const VaultToken* TokenKeeper::active() const {
-    if (!token_ || token_->ttl_left(now_()) < 0) return nullptr;
+    if (!token_ || token_->ttl_left(DaemonClock::now()) < 0) return nullptr;
     return &*token_;
 }
 
@@ -63,7 +63,7 @@ std::optional<control::TokenSummary> TokenKeeper::summary() const {
     const VaultToken* t = active();
     if (!t) return std::nullopt;
     control::TokenSummary s = t->summary;
-    s.ttl_seconds = std::max<std::int64_t>(0, t->ttl_left(now_()));
+    s.ttl_seconds = std::max<std::int64_t>(0, t->ttl_left(DaemonClock::now()));
     return s;
 }
 
@@ -149,7 +149,7 @@ void TokenKeeper::confirm_denial(std::uint64_t generation, const Error& denial, 
         if (r)
             if (auto s = vault::decode_lookup_self(r->json()); s && token_) {
                 token_->summary.ttl_seconds = s->ttl_seconds;
-                token_->checked_at = now_();
+                token_->checked_at = DaemonClock::now();
             }
         done(false);
     });
@@ -158,7 +158,7 @@ void TokenKeeper::confirm_denial(std::uint64_t generation, const Error& denial, 
 void TokenKeeper::schedule_renewal() {
     renew_timer_.cancel();
     if (!token_ || token_->summary.ttl_seconds <= 0) return;  // never expires
-    auto left = token_->ttl_left(now_());
+    auto left = token_->ttl_left(DaemonClock::now());
     if (left < 0) return drop("the Vault token expired; a new login is needed");
     milliseconds wait;
     bool renewing = token_->summary.renewable;
@@ -182,7 +182,7 @@ void TokenKeeper::schedule_renewal() {
 }
 
 void TokenKeeper::renew() {
-    auto left_before = token_->ttl_left(now_());
+    auto left_before = token_->ttl_left(DaemonClock::now());
     vault_.call(self_call("POST", "auth/token/renew-self", token_->token),
                 [this, generation = generation_, left_before](Result<VaultReply> r) {
                     if (generation != generation_ || !token_) return;
@@ -205,7 +205,7 @@ void TokenKeeper::renew() {
                                   capped ? "; it has reached its maximum lifetime, so a new login will be needed then" : "");
                         token_->summary.ttl_seconds = lease->ttl_seconds;
                         token_->summary.renewable = lease->renewable && !capped;
-                        token_->checked_at = now_();
+                        token_->checked_at = DaemonClock::now();
                     }
                     schedule_renewal();
                     changed_(false);

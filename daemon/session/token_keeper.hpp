@@ -20,6 +20,7 @@
 
 #include "asio.hpp"
 #include "auth_method.hpp"
+#include "daemon_clock.hpp"
 #include "vault_client.hpp"
 #include "vault_token.hpp"
 
@@ -27,11 +28,10 @@ namespace sshcert {
 
 class TokenKeeper {
 public:
-    using SteadyNow = std::function<std::chrono::steady_clock::time_point()>;
     /// Called after every change of state (login, logout, renewal, token lost).
     using Changed = std::function<void(bool identity_changed)>;
 
-    TokenKeeper(asio::io_context& io, VaultClient& vault, Changed changed, SteadyNow now = std::chrono::steady_clock::now);
+    TokenKeeper(asio::io_context& io, VaultClient& vault, Changed changed);
     TokenKeeper(const TokenKeeper&) = delete;
     TokenKeeper& operator=(const TokenKeeper&) = delete;
 
@@ -69,11 +69,10 @@ private:
     asio::io_context& io_;
     VaultClient& vault_;
     Changed changed_;
-    SteadyNow now_;
     std::optional<VaultToken> token_;
     std::uint64_t generation_ = 0;
     std::uint64_t logouts_ = 0;  ///< a login that began before a logout does not log back in
-    asio::steady_timer renew_timer_;
+    DaemonTimer renew_timer_;
     std::mt19937_64 rng_{std::random_device{}()};
     int renew_failures_ = 0;
 };

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "control_codec.hpp"
+#include "daemon_clock.hpp"
 #include "secure_bytes.hpp"
 
 namespace sshcert {
@@ -13,12 +14,12 @@ namespace sshcert {
 struct VaultToken {
     SecretString token;
     control::TokenSummary summary;
-    std::chrono::steady_clock::time_point checked_at;  ///< when summary.ttl_seconds was true
+    DaemonClock::time_point checked_at;  ///< when summary.ttl_seconds was true
     bool can_look_up_self = true;  ///< false: Vault denied lookup-self at login, so a 403 cannot be confirmed
     bool imported = false;         ///< the user brought it (token method): it belongs to the Vault CLI too
 
     /// Seconds left at `now`: 0 for a token that never expires, -1 once it has expired.
-    std::int64_t ttl_left(std::chrono::steady_clock::time_point now) const {
+    std::int64_t ttl_left(DaemonClock::time_point now = DaemonClock::now()) const {
         if (summary.ttl_seconds <= 0) return 0;
         auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(now - checked_at).count();
         return elapsed >= summary.ttl_seconds ? -1 : summary.ttl_seconds - elapsed;

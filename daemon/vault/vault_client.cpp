@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "vault_client.hpp"
 
+#include "daemon_clock.hpp"
+
 #include "log.hpp"
 #include "vault_decode.hpp"
 #include "vault_error.hpp"
 
 namespace sshcert {
 
-using Clock = std::chrono::steady_clock;
+using Clock = DaemonClock;  // steppable in unit tests
 
 struct VaultClient::Attempt {
     explicit Attempt(asio::io_context& io) : timer(io) {}
@@ -26,7 +28,7 @@ struct VaultClient::Attempt {
     int retries = 0;
     bool walk_again = false;    ///< the retry starts a new round of addresses (none could be reached)
     std::optional<Error> first_unreachable;  ///< the first address's failure this round
-    asio::steady_timer timer;   ///< the wait before a retry
+    DaemonTimer timer;          ///< the wait before a retry
 };
 
 namespace {
