@@ -11,9 +11,11 @@ against a real server.
 import getpass
 import json
 import os
+import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -31,6 +33,26 @@ SSHCERTD = os.path.join(BUILD_DIR, "daemon", "sshcertd")
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 LOGIN_USER = getpass.getuser()
+
+
+# What must never reach a terminal or a log from outside: C0 controls but newline and tab, DEL, C1 controls.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f]")
+STANDIN_ONLY = "needs the Vault stand-in's faults or request log (SSHCERT_TEST_VAULT_ADDR is set)"
+
+
+def standin_only(test):
+    """Skips a test that needs the stand-in's admin API when a real Vault is used."""
+    return unittest.skipIf(os.environ.get("SSHCERT_TEST_VAULT_ADDR"), STANDIN_ONLY)(test)
+
+
+def _recv_exact(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError(f"connection closed after {len(data)} of {n} bytes")
+        data += chunk
+    return data
 
 
 def free_port():
@@ -136,8 +158,29 @@ class Vault:
 
     def requests(self):
         """The requests the stand-in received (stand-in only)."""
-        with urllib.request.urlopen(f"{self.addr}/_standin/requests", timeout=10) as resp:
-            return json.loads(resp.read().decode())
+        return self._admin("GET", "requests")
+
+    def _admin(self, method, path, body=None):
+        """The stand-in's test-only admin API (/_standin/..., not Vault's)."""
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"{self.addr}/_standin/{path}", data=data, method=method)
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            text = resp.read().decode()
+            return json.loads(text) if text else None
+
+    def clear_requests(self):
+        self._admin("DELETE", "requests")
+
+    def set_faults(self, **faults):
+        """Merges these faults into the stand-in's (see tests/vault_standin/README.md)."""
+        return self._admin("POST", "faults", faults)
+
+    def clear_faults(self):
+        self._admin("DELETE", "faults")
+
+    def set_time_offset(self, seconds):
+        """Moves the stand-in's clock by `seconds` from the real one."""
+        self._admin("POST", "time_offset", {"seconds": seconds})
 
 
 class Sshd:
@@ -318,6 +361,16 @@ class Daemon:
         return subprocess.run([self.sshcert_path, *args], input=input, capture_output=True, text=True,
                               env=full_env, timeout=timeout)
 
+    def control(self, op, **fields):
+        """One request on the control socket, as sshcert sends it; returns the decoded reply."""
+        body = json.dumps({"version": 1, "op": op, **fields}).encode()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(60)
+            s.connect(self.control_socket)
+            s.sendall(struct.pack(">I", len(body)) + body)
+            (length,) = struct.unpack(">I", _recv_exact(s, 4))
+            return json.loads(_recv_exact(s, length))
+
     def agent_env(self):
         env = dict(self.env)
         env["SSH_AUTH_SOCK"] = self.agent_socket
@@ -402,9 +455,29 @@ class VaultSshTestCase(unittest.TestCase):
     def daemon(self, profiles=None, **kwargs):
         return Daemon(self.work.path, self.vault.addr, self.fixture.config_toml(profiles), self.work.cleanup, **kwargs)
 
-    def login(self, d, password=PASSWORD):
-        return d.sshcert("login", "--username", "alice", "--password-stdin", input=password + "\n")
+    def login(self, d, password=PASSWORD, user="alice"):
+        return d.sshcert("login", "--username", user, "--password-stdin", input=password + "\n")
 
-    def ssh(self, d, *args, destination=None):
+    def ssh(self, d, *args, destination=None, sshd=None, options=()):
+        """`sshcert ssh` to the class's sshd (or `sshd`); `options` go to ssh before the destination."""
         dest = destination or f"{LOGIN_USER}@127.0.0.1"
-        return d.sshcert("ssh", *self.sshd.ssh_options(), dest, *args)
+        return d.sshcert("ssh", *(sshd or self.sshd).ssh_options(), *options, dest, *args)
+
+    def status(self, d):
+        """`sshcert status --json`, decoded."""
+        r = d.sshcert("status", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def logged_in_daemon(self, profiles=None, **kwargs):
+        """A fresh sshcertd, logged in as alice."""
+        d = self.daemon(profiles, **kwargs)
+        r = self.login(d)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return d
+
+    def assert_ssh_echoes(self, d, word, **ssh_kwargs):
+        """`sshcert ssh ... echo word` logs in and prints word; returns the finished process."""
+        r = self.ssh(d, f"echo {word}", **ssh_kwargs)
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, word), r.stderr)
+        return r
