@@ -18,6 +18,7 @@ struct VaultClient::Attempt {
     SecretString token;
     bool text = false;
     SecretString body;          ///< serialized once, re-sent on every try and redirect
+    std::vector<SecretString> sent_values;  ///< the body's secrets, cut from any error text that echoes them
     Done done;
     Clock::time_point started = Clock::now();
     std::string url;            ///< where the next request goes
@@ -121,6 +122,23 @@ std::vector<std::string> addresses_of(const config::VaultSettings& s) {
     return all;
 }
 
+/// The values of a request body's secret fields (what login methods send), for redaction.
+void collect_secrets(const Json& j, std::vector<SecretString>& out) {
+    static constexpr std::string_view kSecretFields[] = {"password", "secret_id", "token", "passcode", "jwt", "code"};
+    if (!j.is_object()) return;
+    for (const auto& [key, value] : j.items()) {
+        if (value.is_structured()) collect_secrets(value, out);
+        bool secret = std::find(std::begin(kSecretFields), std::end(kSecretFields), key) != std::end(kSecretFields);
+        if (secret && value.is_string() && !value.get_ref<const std::string&>().empty())
+            out.emplace_back(value.get_ref<const std::string&>());
+    }
+}
+
+void redact(std::string& text, std::string_view secret) {
+    for (auto pos = text.find(secret); !secret.empty() && pos != std::string::npos; pos = text.find(secret, pos + 10))
+        text.replace(pos, secret.size(), "<redacted>");
+}
+
 }  // namespace
 
 void wipe_strings(Json& j) noexcept {
@@ -183,6 +201,7 @@ void VaultClient::call(VaultCall c, Done done) {
     auto a = std::make_shared<Attempt>(io_);
     if (c.body) {
         a->body = serialize(*c.body);
+        collect_secrets(*c.body, a->sent_values);
         wipe_strings(*c.body);
     }
     a->method = std::move(c.method);
@@ -306,6 +325,15 @@ void VaultClient::retry_or_fail(const std::shared_ptr<Attempt>& a, Error e, std:
 }
 
 void VaultClient::finish(const std::shared_ptr<Attempt>& a, Result<VaultReply> result) {
+    if (!result) {
+        // A Vault (or a proxy) that echoes the request in its error must not carry the password on.
+        Error e = std::move(result).error();
+        for (const auto& v : a->sent_values) {
+            redact(e.message, v.reveal());
+            redact(e.detail, v.reveal());
+        }
+        result = std::move(e);
+    }
     auto keep = a;  // `a` may be a reference to the set's own element
     attempts_.erase(keep);
     Done done = std::move(keep->done);

@@ -435,6 +435,17 @@ TEST_CASE("vault client: Vault's error text reaches detail, the request body nev
     CHECK_FALSE(contains(r.error().detail, "hunter2"));
 }
 
+TEST_CASE("vault client: a Vault that echoes the request in its error cannot pass the password on") {
+    Harness h;
+    h.fake->push(vault_error(400, R"(could not decode {\"password\":\"hunter2-secret\",\"user\":\"alice\"})"));
+    auto r = h.run(post("auth/userpass/login/alice", Json{{"password", "hunter2-secret"}, {"user", "alice"}}));
+    REQUIRE_FALSE(r.ok());
+    CHECK_FALSE(contains(r.error().detail, "hunter2"));
+    CHECK_FALSE(contains(r.error().message, "hunter2"));
+    CHECK(contains(r.error().detail, "<redacted>"));
+    CHECK(contains(r.error().detail, "alice"));  // only secret fields are cut
+}
+
 TEST_CASE("vault reply: warnings are sanitized, and the Date header gives Vault's clock") {
     Harness h;
     auto reply = http_reply(200, R"({"warnings":["TTL capped\u001b[2J", 7, "plain"]})");
