@@ -13,6 +13,7 @@ namespace sshcert::log {
 
 namespace {
 bool g_verbose = false;
+bool g_quiet = false;
 std::mutex g_mutex;
 
 /// True when stderr is the journal stream systemd handed us.
@@ -37,12 +38,13 @@ const char* level_name(Level l) {
 }  // namespace
 
 void set_verbose(bool verbose) { g_verbose = verbose; }
+void set_quiet(bool quiet) { g_quiet = quiet; }
 
-bool enabled(Level level) { return level != Level::Debug || g_verbose; }
+bool enabled(Level level) { return !g_quiet && (level != Level::Debug || g_verbose); }
 
 void write(Level level, const std::string& line) {
     static const bool journal = stderr_is_journal();
-    std::lock_guard lock(g_mutex);  // Vault workers log too
+    std::lock_guard lock(g_mutex);  // the key-making worker may log too
     if (journal) {
         std::fprintf(stderr, "<%d>%s\n", static_cast<int>(level), line.c_str());
     } else {

@@ -13,6 +13,8 @@ namespace sshcert::log {
 enum class Level { Error = 3, Warning = 4, Info = 6, Debug = 7 };
 
 void set_verbose(bool verbose);
+/// Nothing at all is logged (fuzz targets).
+void set_quiet(bool quiet);
 bool enabled(Level level);
 void write(Level level, const std::string& line);
 

@@ -62,6 +62,8 @@ public:
     int cancels = 0;          ///< calls of cancel_all()
 
     std::size_t held() const { return held_.size(); }
+    /// Forgets the answers not yet taken.
+    void clear_script() { script_.clear(); }
     std::size_t scripted() const { return script_.size(); }
     const HttpRequest& last() const { return sent.back().request; }
 
