@@ -167,6 +167,76 @@ TEST_CASE("ssh signatures: every key type we generate verifies, tampering does n
     }
 }
 
+TEST_CASE("ssh signatures: the host key cache is bounded and drops the least recently used key") {
+    std::vector<SshKey> hosts;
+    for (int i = 0; i < 3; ++i) hosts.push_back(std::move(SshKey::generate(config::KeyType::Ed25519)).value());
+    wire::Bytes sid(32, 0x42);
+    auto check = [&](VerifyKeyCache& cache, const SshKey& host) { return cache.verify(host.public_blob(), *host.sign(sid, 0), sid).ok(); };
+
+    VerifyKeyCache cache(2);
+    CHECK(check(cache, hosts[0]));
+    CHECK(check(cache, hosts[1]));
+    CHECK(check(cache, hosts[0]));
+    CHECK(cache.hits() == 1);
+    CHECK(check(cache, hosts[2]));  // full: hosts[1], used least recently, makes room
+    CHECK(cache.size() == 2);
+    CHECK(check(cache, hosts[0]));
+    CHECK(cache.hits() == 2);
+    CHECK(check(cache, hosts[1]));  // loaded again
+    CHECK(cache.hits() == 2);
+    CHECK(cache.size() == 2);
+
+    CHECK_FALSE(cache.verify(wire::Bytes{0, 0, 0, 3, 'b', 'a', 'd'}, *hosts[0].sign(sid, 0), sid).ok());
+    CHECK(cache.size() == 2);  // a key that does not load is not kept
+}
+
+TEST_CASE("ssh signatures: a cached host key still refuses bad signatures") {
+    for (auto type : {config::KeyType::Rsa3072, config::KeyType::EcdsaP256, config::KeyType::Ed25519}) {
+        auto host = std::move(SshKey::generate(type)).value();
+        wire::Bytes sid(32, 0x42);
+        auto sig = std::move(host.sign(sid, agent::kFlagRsaSha2_512)).value();
+        VerifyKeyCache cache(4);
+        REQUIRE(cache.verify(host.public_blob(), sig, sid).ok());
+        auto tampered = sig;
+        tampered.back() ^= 1;
+        CHECK_FALSE(cache.verify(host.public_blob(), tampered, sid).ok());
+        auto other_sid = sid;
+        other_sid[0] ^= 1;
+        CHECK_FALSE(cache.verify(host.public_blob(), sig, other_sid).ok());
+        CHECK(cache.hits() == 2);
+        CHECK(cache.verify(host.public_blob(), sig, sid).ok());
+        if (type == config::KeyType::Rsa3072) {
+            wire::Reader r(sig);
+            r.string_view();
+            wire::Writer sha1;
+            sha1.string("ssh-rsa").string(r.string());
+            CHECK(cache.verify(host.public_blob(), sha1.bytes(), sid).error().message == "refusing RSA signature algorithm 'ssh-rsa'");
+        }
+    }
+}
+
+TEST_CASE("ssh signatures: RSA host keys whose check would hold the event loop are refused") {
+    auto host = std::move(SshKey::generate(config::KeyType::Rsa3072)).value();
+    wire::Reader pub(host.public_blob());
+    pub.string_view();
+    pub.string();  // e
+    auto n = pub.string();
+    wire::Bytes sid(32, 0x42);
+    auto sig = std::move(host.sign(sid, agent::kFlagRsaSha2_512)).value();
+    auto rsa_blob = [](wire::ByteView e, wire::ByteView n) {
+        wire::Writer w;
+        w.string("ssh-rsa").string(e).string(n);
+        return w.take();
+    };
+    wire::Bytes big_e(9, 0x01);  // 65 bits: each check would be a 65-bit exponentiation
+    auto r = verify_ssh_signature(rsa_blob(big_e, n), sig, sid);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "RSA host key with a 65-bit public exponent; at most 64 bits are accepted");
+    auto small = verify_ssh_signature(rsa_blob(wire::Bytes{1, 0, 1}, wire::Bytes(64, 0xff)), sig, sid);
+    REQUIRE_FALSE(small.ok());
+    CHECK(small.error().message == "RSA host key of 512 bits; 1024 to 16384 are accepted");
+}
+
 TEST_CASE("agent dispatch: an identities answer never exceeds the 256 KiB message limit") {
     std::vector<agent::Identity> ids(100, agent::Identity{wire::Bytes(4000, 1), "c"});
     auto frame = encode_identities_within_limit(ids);
