@@ -13,7 +13,7 @@ import subprocess
 import time
 import unittest
 
-from harness import SSHCERTD, Daemon, Workdir, profile_toml, stop_process, wait_for
+from harness import BUILD_DIR, SSHCERTD, Daemon, Workdir, profile_toml, stop_process, wait_for
 
 REQUEST_IDENTITIES = b"\x00\x00\x00\x01\x0b"
 MAX_CONNECTIONS = 256          # proto/limits.hpp kMaxConnections
@@ -40,6 +40,14 @@ def closed_by_peer(s):
         return False
     except OSError:
         return True
+
+
+def sanitized_build():
+    try:
+        with open(os.path.join(BUILD_DIR, "CMakeCache.txt")) as f:
+            return "SSHCERT_SANITIZE:BOOL=ON" in f.read()
+    except OSError:
+        return False
 
 
 def cpu_seconds(pid):
@@ -156,6 +164,8 @@ class Sockets(unittest.TestCase):
         self.assert_ssh_add_served(d, extra)
 
     @unittest.skipUnless(shutil.which("prlimit"), "needs prlimit to start the daemon with few descriptors")
+    @unittest.skipIf(sanitized_build(), "UBSan's vptr check opens a pipe of its own, so out of descriptors it reports "
+                                        "objects as invalid that are not")
     def test_out_of_descriptors_pauses_accepting_without_spinning_then_recovers(self):
         d = self.daemon(start=False)
         d.start(prefix=["prlimit", "--nofile=32:32"])
