@@ -57,6 +57,7 @@ struct FramedServer::Registry : ConnectionOwner, std::enable_shared_from_this<Re
     /// Makes room at the cap: closes the connection that has waited longest for a request.
     bool evict_longest_waiting();
     void pause(const boost::system::error_code& ec);
+    void retry_later();
     void stop();
     void connection_closed(std::uint64_t id) override;
 
@@ -69,6 +70,8 @@ struct FramedServer::Registry : ConnectionOwner, std::enable_shared_from_this<Re
     bool accept_pending = false;
     std::optional<Clock::time_point> paused_since;  ///< accepting paused for want of resources
     Clock::duration backoff{};
+    bool pause_logged = false;                        ///< this pause was logged, so its end is too
+    std::optional<Clock::time_point> last_pause_log;
     std::optional<Clock::time_point> last_cap_warning;
 };
 
@@ -88,7 +91,7 @@ void FramedServer::Registry::accepted(boost::system::error_code ec, stream_proto
         log::debug(protocol->name, ": accept failed: ", ec.message());
     } else {
         if (paused_since) {
-            log::info(protocol->name, ": accepting connections again after ", ms(Clock::now() - *paused_since), " ms");
+            if (pause_logged) log::info(protocol->name, ": accepting connections again after ", ms(Clock::now() - *paused_since), " ms");
             paused_since.reset();
         }
         admit(std::move(socket));
@@ -133,8 +136,13 @@ bool FramedServer::Registry::evict_longest_waiting() {
 
 void FramedServer::Registry::pause(const boost::system::error_code& ec) {
     if (!paused_since) {
-        paused_since = Clock::now();
+        auto now = Clock::now();
+        paused_since = now;
         backoff = limits::kAcceptRetryFirst;
+        // Once a minute at most: a process at its limit may pause again at every connection that closes.
+        pause_logged = !last_pause_log || now - *last_pause_log >= std::chrono::minutes(1);
+        if (!pause_logged) return retry_later();
+        last_pause_log = now;
         auto retry = std::to_string(ms(limits::kAcceptRetryFirst)) + "-" + std::to_string(ms(limits::kAcceptRetryMax)) + " ms";
         if (!out_of_resources(ec))
             log::error(protocol->name, ": accept failed: ", ec.message(), "; retrying every ", retry);
@@ -147,6 +155,10 @@ void FramedServer::Registry::pause(const boost::system::error_code& ec) {
     } else {
         backoff = std::min<Clock::duration>(backoff * 2, limits::kAcceptRetryMax);
     }
+    retry_later();
+}
+
+void FramedServer::Registry::retry_later() {
     retry_timer.expires_after(backoff);
     retry_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
         if (auto self = weak.lock(); self && !ec) self->accept();

@@ -70,9 +70,9 @@ public:
     std::uint64_t connections_accepted() const noexcept;
 
     class Connection;
-    struct Registry;
 
 private:
+    struct Registry;
     std::shared_ptr<Registry> registry_;
 };
 
