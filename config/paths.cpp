@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "paths.hpp"
 
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace sshcert::config {
@@ -32,6 +34,21 @@ std::vector<std::string> xdg_list(const Getenv& getenv, const char* variable, st
         rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
     }
     return out.empty() ? fallback : out;
+}
+/// "user alice (uid 1001)", or "uid 1001" when it has no name.
+std::string user_description(uid_t uid) {
+    std::string id = "uid " + std::to_string(uid);
+    std::vector<char> buf(4096);
+    passwd pw{};
+    passwd* found = nullptr;
+    if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found) return "user " + std::string(pw.pw_name) + " (" + id + ")";
+    return id;
+}
+
+std::string octal_mode(mode_t mode) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+    return buf;
 }
 }  // namespace
 
@@ -74,11 +91,21 @@ Status check_private_dir(const std::string& dir) {
     struct stat st {};
     if (lstat(dir.c_str(), &st) != 0)
         return Error{errno == ENOENT ? Errc::NotFound : Errc::Internal, dir + ": " + std::strerror(errno)};
-    if (!S_ISDIR(st.st_mode)) return Error{Errc::InvalidArgument, dir + " is not a directory (a symlink is refused)"};
-    if (st.st_uid != getuid())
-        return Error{Errc::InvalidArgument, dir + " belongs to uid " + std::to_string(st.st_uid) + ", not to you; remove it"};
+    if (st.st_uid != getuid() || !S_ISDIR(st.st_mode)) {
+        // Not ours, or not a directory: in /tmp that may be another user keeping sshcertd from starting.
+        std::string owner = user_description(st.st_uid) + ", mode " + octal_mode(st.st_mode);
+        bool ours = st.st_uid == getuid();
+        std::string msg = S_ISDIR(st.st_mode) ? dir + " belongs to " + owner + ", not to you (uid " + std::to_string(getuid()) + ")"
+                                              : dir + " is " + (S_ISLNK(st.st_mode) ? "a symlink" : "not a directory") + " (" +
+                                                    owner + "); sshcertd needs a directory of your own there with mode 0700";
+        if (!ours) msg += "; another user may have created it to keep sshcertd from starting";
+        msg += ". Fix: set XDG_RUNTIME_DIR to a private directory of yours (a systemd login session has /run/user/" +
+               std::to_string(getuid()) + "), or remove it" + (ours ? ": rm " : " as root: rm -r ") + dir;
+        return Error{Errc::InvalidArgument, msg};
+    }
     if ((st.st_mode & 077) != 0)
-        return Error{Errc::InvalidArgument, dir + " is accessible to other users; run: chmod 700 " + dir};
+        return Error{Errc::InvalidArgument,
+                     dir + " is accessible to other users (mode " + octal_mode(st.st_mode) + "); run: chmod 700 " + dir};
     return ok_status();
 }
 

@@ -35,10 +35,11 @@ std::vector<std::string> user_unit_dirs(const Getenv& getenv);
 std::string find_user_unit(const Getenv& getenv, const std::string& name);
 
 /// Checks that `dir` is a real directory (not a symlink) owned by the
-/// current user with no group or other permissions.
+/// current user with no group or other permissions. The error names the
+/// owner and mode found and how to get out of it (another user can take
+/// /tmp/sshcert-<uid> before us).
 Status check_private_dir(const std::string& dir);
-/// Creates `dir` (and a missing parent for the /tmp fallback) mode 0700,
-/// then checks it as above.
+/// Creates `dir` mode 0700 (its parent must exist), then checks it as above.
 Status make_private_dir(const std::string& dir);
 
 }  // namespace sshcert::config

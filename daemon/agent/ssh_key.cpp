@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent_codec.hpp"
+#include "hygiene.hpp"
 
 namespace sshcert {
 
@@ -28,6 +29,19 @@ void put_mpint(wire::Writer& w, const BIGNUM* bn) {
     w.string(wire::ByteView(buf).subspan(start, static_cast<std::size_t>(n) + 1 - start));
 }
 
+/// Generation failed because the secure heap has no room left: say so, with the numbers.
+Error secure_heap_full(KeyType t) {
+    auto kib = [](std::size_t b) { return std::to_string(b / 1024); };
+    std::string type(config::to_string(t));
+    return Error{Errc::Internal,
+                 "cannot make a new " + type + " key: the daemon holds " + std::to_string(SshKey::live_keys()) +
+                     " keys and its secure memory for them is full (" + kib(CRYPTO_secure_used()) + " of " +
+                     kib(secure_heap_bytes()) + " KiB used; one " + type + " key takes " +
+                     std::to_string(secure_heap_cost(t)) + " bytes). Drop certificates no longer needed (sshcert logout "
+                     "drops them all), or use ed25519 keys, which take " + std::to_string(secure_heap_cost(KeyType::Ed25519)) +
+                     " bytes each"};
+}
+
 Result<EvpPkey> keygen(KeyType t) {
     EVP_PKEY* raw = nullptr;
     switch (t) {
@@ -38,6 +52,10 @@ Result<EvpPkey> keygen(KeyType t) {
         case KeyType::Rsa4096: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{4096}); break;
     }
     EvpPkey pkey(raw);
+    if (!pkey && ERR_GET_REASON(ERR_peek_last_error()) == ERR_R_MALLOC_FAILURE && secure_heap_bytes() > 0) {
+        ERR_clear_error();
+        return secure_heap_full(t);
+    }
     if (!pkey) return Error{Errc::Internal, "key generation failed: " + openssl_error()};
     return pkey;
 }
@@ -87,6 +105,17 @@ Result<wire::Bytes> digest_sign(EVP_PKEY* pkey, const EVP_MD* md, wire::ByteView
 }
 
 }  // namespace
+
+std::size_t secure_heap_cost(KeyType type) {
+    switch (type) {
+        case KeyType::Ed25519: return 32;
+        case KeyType::EcdsaP256: return 32;
+        case KeyType::EcdsaP384: return 64;
+        case KeyType::Rsa3072: return 1792;
+        case KeyType::Rsa4096: return 2304;
+    }
+    return 2304;
+}
 
 std::string_view ssh_key_type_name(KeyType type) {
     switch (type) {

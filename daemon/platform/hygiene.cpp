@@ -7,7 +7,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <csignal>
+#include <string>
 
 #include "log.hpp"
 
@@ -26,10 +29,49 @@ void sanitise_stdfd() {
     }
 }
 
-/// OpenSSL's secure heap is mlock'ed and excluded from core dumps; OpenSSL 3
-/// keeps private key material (EC, Ed25519, RSA secrets) there once it exists.
-constexpr std::size_t kSecureHeapBytes = 256 * 1024;
+std::string kib(unsigned long long bytes) { return std::to_string(bytes / 1024) + " KiB"; }
+
+/// Lets mlock take the whole heap when the hard limit allows; returns the soft limit then in force.
+rlim_t raise_memlock_limit() {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_MEMLOCK, &lim) != 0) return RLIM_INFINITY;
+    if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < kSecureHeapBytes) {
+        rlimit raised = lim;
+        raised.rlim_cur = lim.rlim_max == RLIM_INFINITY ? kSecureHeapBytes : std::min<rlim_t>(lim.rlim_max, kSecureHeapBytes);
+        if (::setrlimit(RLIMIT_MEMLOCK, &raised) == 0) lim = raised;
+    }
+    return lim.rlim_cur;
+}
+
+std::atomic<std::size_t> heap_bytes{0};  ///< set once the heap is ours
+
+SecureHeap set_up_secure_heap() {
+    rlim_t limit = raise_memlock_limit();
+    int r = CRYPTO_secure_malloc_init(kSecureHeapBytes, 32);
+    if (r != 0) heap_bytes = kSecureHeapBytes;
+    switch (r) {
+        case 1: return SecureHeap::Locked;
+        case 2:
+            // OpenSSL uses the heap all the same; only the lock (or MADV_DONTDUMP) failed.
+            log::warn("the ", kib(kSecureHeapBytes), " secure heap for private keys could not be locked in memory",
+                      limit == RLIM_INFINITY ? std::string() : " (RLIMIT_MEMLOCK is " + kib(limit) + ")",
+                      ": keys may be swapped to disk. Raise the limit to at least ", kib(kSecureHeapBytes),
+                      ": LimitMEMLOCK=", kSecureHeapBytes / (1024 * 1024), "M in sshcertd.service (systemctl --user edit "
+                      "sshcertd), or memlock in /etc/security/limits.conf");
+            return SecureHeap::Unlocked;
+        default:
+            log::warn("OpenSSL's secure heap is unavailable; private keys stay in ordinary memory (still never on disk)");
+            return SecureHeap::Unavailable;
+    }
+}
 }  // namespace
+
+SecureHeap init_secure_heap() {
+    static const SecureHeap state = set_up_secure_heap();
+    return state;
+}
+
+std::size_t secure_heap_bytes() { return heap_bytes; }
 
 void harden_process() {
     sanitise_stdfd();
@@ -37,8 +79,7 @@ void harden_process() {
     rlimit no_core{0, 0};
     if (::setrlimit(RLIMIT_CORE, &no_core) != 0) log::warn("cannot disable core dumps");
     std::signal(SIGPIPE, SIG_IGN);
-    if (CRYPTO_secure_malloc_init(kSecureHeapBytes, 32) == 0)
-        log::info("OpenSSL secure heap unavailable (RLIMIT_MEMLOCK too low?); keys stay in ordinary memory, still never on disk");
+    (void)init_secure_heap();
 }
 
 }  // namespace sshcert

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include "agent_dispatch.hpp"
+#include "hygiene.hpp"
 #include "ssh_verify.hpp"
 #include "ssh_key.hpp"
 
@@ -54,8 +55,8 @@ TEST_CASE("ssh key: Ed25519 signatures verify against the public key blob") {
 }
 
 TEST_CASE("ssh key: private keys live in OpenSSL's secure heap and leave nothing there when freed") {
-    // sshcertd initialises the secure heap at start (daemon/hygiene.cpp); it is locked and not dumped.
-    if (!CRYPTO_secure_malloc_initialized()) REQUIRE(CRYPTO_secure_malloc_init(256 * 1024, 32) == 1);
+    // sshcertd initialises the secure heap at start (daemon/platform/hygiene.cpp); it is locked and not dumped.
+    REQUIRE(init_secure_heap() != SecureHeap::Unavailable);
     (void)SshKey::generate(config::KeyType::Ed25519);  // OpenSSL's random generator keeps its own state there from now on
     for (auto type : {config::KeyType::Ed25519, config::KeyType::EcdsaP256, config::KeyType::Rsa3072}) {
         std::size_t before = CRYPTO_secure_used();
@@ -66,6 +67,65 @@ TEST_CASE("ssh key: private keys live in OpenSSL's secure heap and leave nothing
         }
         CHECK_MESSAGE(CRYPTO_secure_used() == before, config::to_string(type));
     }
+}
+
+namespace {
+/// Fills the secure heap with `blocks` of its smallest size (all of it when 0); frees them when destroyed.
+struct SecureHeapFill {
+    explicit SecureHeapFill(std::size_t blocks = 0) {
+        while (blocks == 0 || held.size() < blocks) {
+            void* p = CRYPTO_secure_malloc(32, __FILE__, __LINE__);
+            if (!p) break;
+            held.push_back(p);
+        }
+    }
+    ~SecureHeapFill() {
+        for (void* p : held) CRYPTO_secure_free(p, __FILE__, __LINE__);
+    }
+    std::vector<void*> held;
+};
+}  // namespace
+
+TEST_CASE("secure heap: each key type takes what secure_heap_cost says") {
+    REQUIRE(init_secure_heap() != SecureHeap::Unavailable);
+    for (auto type : {config::KeyType::Ed25519, config::KeyType::EcdsaP256, config::KeyType::EcdsaP384, config::KeyType::Rsa3072,
+                      config::KeyType::Rsa4096}) {
+        std::size_t before = CRYPTO_secure_used();
+        std::vector<SshKey> keys;
+        for (int i = 0; i < 2; ++i) {
+            keys.push_back(std::move(SshKey::generate(type)).value());
+            REQUIRE(keys.back().sign(wire::Bytes{1}, agent::kFlagRsaSha2_512).ok());  // signing keeps nothing more there
+        }
+        CHECK_MESSAGE((CRYPTO_secure_used() - before) / keys.size() == secure_heap_cost(type), config::to_string(type));
+    }
+}
+
+TEST_CASE("secure heap: sshcertd's holds 1000 keys of the costliest type") {
+    REQUIRE(init_secure_heap() != SecureHeap::Unavailable);
+    REQUIRE(secure_heap_bytes() == kSecureHeapBytes);
+    std::size_t costliest = secure_heap_cost(config::KeyType::Rsa4096);
+    SecureHeapFill others(999 * costliest / 32);  // 999 keys' worth, packed without waste
+    REQUIRE(others.held.size() == 999 * costliest / 32);
+    CHECK(SshKey::generate(config::KeyType::Rsa4096).ok());  // and the thousandth
+}
+
+TEST_CASE("secure heap: when it is full, making a key says so, with the numbers") {
+    REQUIRE(init_secure_heap() != SecureHeap::Unavailable);
+    auto held = std::move(SshKey::generate(config::KeyType::Ed25519)).value();
+    std::size_t live = SshKey::live_keys();
+    {
+        SecureHeapFill all;
+        auto key = SshKey::generate(config::KeyType::Rsa3072);
+        REQUIRE_FALSE(key.ok());
+        const std::string& m = key.error().message;
+        CHECK_MESSAGE(m.find("cannot make a new rsa-3072 key: the daemon holds " + std::to_string(live) +
+                             " keys and its secure memory for them is full (4096 of 4096 KiB used; one rsa-3072 key takes 1792 "
+                             "bytes)") == 0, m);
+        CHECK_MESSAGE(m.find("or use ed25519 keys, which take 32 bytes each") != std::string::npos, m);
+        CHECK_FALSE(SshKey::generate(config::KeyType::Ed25519).ok());
+        CHECK(SshKey::live_keys() == live);
+    }
+    CHECK(SshKey::generate(config::KeyType::Rsa3072).ok());  // room again once keys are freed
 }
 
 TEST_CASE("ssh key: RSA follows the SHA-2 flags and never signs SHA-1") {
@@ -165,6 +225,76 @@ TEST_CASE("ssh signatures: every key type we generate verifies, tampering does n
         data[0] = 'S';
         CHECK_FALSE(verify_ssh_signature(key->public_blob(), *sig, data).ok());
     }
+}
+
+TEST_CASE("ssh signatures: the host key cache is bounded and drops the least recently used key") {
+    std::vector<SshKey> hosts;
+    for (int i = 0; i < 3; ++i) hosts.push_back(std::move(SshKey::generate(config::KeyType::Ed25519)).value());
+    wire::Bytes sid(32, 0x42);
+    auto check = [&](VerifyKeyCache& cache, const SshKey& host) { return cache.verify(host.public_blob(), *host.sign(sid, 0), sid).ok(); };
+
+    VerifyKeyCache cache(2);
+    CHECK(check(cache, hosts[0]));
+    CHECK(check(cache, hosts[1]));
+    CHECK(check(cache, hosts[0]));
+    CHECK(cache.hits() == 1);
+    CHECK(check(cache, hosts[2]));  // full: hosts[1], used least recently, makes room
+    CHECK(cache.size() == 2);
+    CHECK(check(cache, hosts[0]));
+    CHECK(cache.hits() == 2);
+    CHECK(check(cache, hosts[1]));  // loaded again
+    CHECK(cache.hits() == 2);
+    CHECK(cache.size() == 2);
+
+    CHECK_FALSE(cache.verify(wire::Bytes{0, 0, 0, 3, 'b', 'a', 'd'}, *hosts[0].sign(sid, 0), sid).ok());
+    CHECK(cache.size() == 2);  // a key that does not load is not kept
+}
+
+TEST_CASE("ssh signatures: a cached host key still refuses bad signatures") {
+    for (auto type : {config::KeyType::Rsa3072, config::KeyType::EcdsaP256, config::KeyType::Ed25519}) {
+        auto host = std::move(SshKey::generate(type)).value();
+        wire::Bytes sid(32, 0x42);
+        auto sig = std::move(host.sign(sid, agent::kFlagRsaSha2_512)).value();
+        VerifyKeyCache cache(4);
+        REQUIRE(cache.verify(host.public_blob(), sig, sid).ok());
+        auto tampered = sig;
+        tampered.back() ^= 1;
+        CHECK_FALSE(cache.verify(host.public_blob(), tampered, sid).ok());
+        auto other_sid = sid;
+        other_sid[0] ^= 1;
+        CHECK_FALSE(cache.verify(host.public_blob(), sig, other_sid).ok());
+        CHECK(cache.hits() == 2);
+        CHECK(cache.verify(host.public_blob(), sig, sid).ok());
+        if (type == config::KeyType::Rsa3072) {
+            wire::Reader r(sig);
+            r.string_view();
+            wire::Writer sha1;
+            sha1.string("ssh-rsa").string(r.string());
+            CHECK(cache.verify(host.public_blob(), sha1.bytes(), sid).error().message == "refusing RSA signature algorithm 'ssh-rsa'");
+        }
+    }
+}
+
+TEST_CASE("ssh signatures: RSA host keys whose check would hold the event loop are refused") {
+    auto host = std::move(SshKey::generate(config::KeyType::Rsa3072)).value();
+    wire::Reader pub(host.public_blob());
+    pub.string_view();
+    pub.string();  // e
+    auto n = pub.string();
+    wire::Bytes sid(32, 0x42);
+    auto sig = std::move(host.sign(sid, agent::kFlagRsaSha2_512)).value();
+    auto rsa_blob = [](wire::ByteView e, wire::ByteView n) {
+        wire::Writer w;
+        w.string("ssh-rsa").string(e).string(n);
+        return w.take();
+    };
+    wire::Bytes big_e(9, 0x01);  // 65 bits: each check would be a 65-bit exponentiation
+    auto r = verify_ssh_signature(rsa_blob(big_e, n), sig, sid);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "RSA host key with a 65-bit public exponent; at most 64 bits are accepted");
+    auto small = verify_ssh_signature(rsa_blob(wire::Bytes{1, 0, 1}, wire::Bytes(64, 0xff)), sig, sid);
+    REQUIRE_FALSE(small.ok());
+    CHECK(small.error().message == "RSA host key of 512 bits; 1024 to 16384 are accepted");
 }
 
 TEST_CASE("agent dispatch: an identities answer never exceeds the 256 KiB message limit") {

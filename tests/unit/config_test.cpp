@@ -98,6 +98,45 @@ TEST_CASE("paths: a user unit is found in the user's own unit directory") {
     std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("paths: a runtime directory another user created first is refused with who owns it and what to do") {
+    if (::geteuid() != 0) {
+        MESSAGE("skipped: giving a directory to another user needs root");
+        return;
+    }
+    auto dir = std::filesystem::temp_directory_path() / ("sshcert-taken-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    REQUIRE(std::filesystem::create_directory(dir));
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
+    REQUIRE(::chown(dir.c_str(), 65534, 65534) == 0);  // "nobody" took it before us
+
+    auto st = make_private_dir(dir.string());
+    REQUIRE_FALSE(st.ok());
+    const std::string& m = st.error().message;
+    CHECK_MESSAGE(m.find(dir.string() + " belongs to ") == 0, m);
+    CHECK_MESSAGE(m.find("(uid 65534), mode 0700, not to you (uid 0)") != std::string::npos, m);
+    CHECK_MESSAGE(m.find("another user may have created it") != std::string::npos, m);
+    CHECK_MESSAGE(m.find("set XDG_RUNTIME_DIR") != std::string::npos, m);
+    CHECK_MESSAGE(m.find("remove it as root: rm -r " + dir.string()) != std::string::npos, m);
+
+    SUBCASE("a symlink in its place is named as one") {
+        std::filesystem::remove(dir);
+        std::filesystem::create_directory_symlink("/", dir);
+        auto link = make_private_dir(dir.string());
+        REQUIRE_FALSE(link.ok());
+        CHECK_MESSAGE(link.error().message.find(dir.string() + " is a symlink (user root (uid 0), mode 0777)") == 0,
+                      link.error().message);
+    }
+    SUBCASE("our own directory open to others gets the chmod to run") {
+        REQUIRE(::chown(dir.c_str(), 0, 0) == 0);
+        std::filesystem::permissions(dir, std::filesystem::perms::owner_all | std::filesystem::perms::others_read |
+                                              std::filesystem::perms::others_exec);
+        auto open = make_private_dir(dir.string());
+        REQUIRE_FALSE(open.ok());
+        CHECK(open.error().message == dir.string() + " is accessible to other users (mode 0705); run: chmod 700 " + dir.string());
+    }
+    std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("config: every profile field is read") {
     auto r = parse(R"(
 [[profile]]
