@@ -258,7 +258,10 @@ Status apply_vault_env(Config& config, const Getenv& getenv) {
     auto set = [&](const char* name, std::string& field) {
         if (const char* v = getenv(name); v && *v) field = v;
     };
-    set("VAULT_ADDR", config.vault.address);
+    if (const char* v = getenv("VAULT_ADDR"); v && *v && config.vault.address != v) {
+        config.vault.address = v;
+        config.vault.fallback_addresses.clear();  // they are the file's Vault, not necessarily this one
+    }
     set("VAULT_NAMESPACE", config.vault.namespace_name);
     set("VAULT_CACERT", config.vault.ca_cert);
     set("VAULT_CAPATH", config.vault.ca_path);

@@ -120,6 +120,9 @@ Status Daemon::reload() {
     config_ = std::move(*fresh);
     if (vault_changed) {
         bool had_login = session_->tokens().active() != nullptr;
+        // The old session revokes its token at the old Vault and lives on until its calls end.
+        std::erase_if(retired_, [](const auto& s) { return s->vault()->pending() == 0; });
+        session_->tokens().logout([](TokenKeeper::LogoutOutcome) {});
         retired_.push_back(std::move(session_));
         session_ = make_session();
         cache_.clear();

@@ -185,6 +185,17 @@ TEST_CASE("config: Vault CLI variables override the file") {
     CHECK(bad.error().message.find("VAULT_SKIP_VERIFY") != std::string::npos);
 }
 
+TEST_CASE("config: fallback addresses are read, and VAULT_ADDR naming another Vault drops them") {
+    auto c = parse("[vault]\naddress = \"https://a:8200\"\nfallback_addresses = [\"https://b:8200\", \"https://c:8200\"]\n", "c.toml");
+    REQUIRE(c.ok());
+    CHECK(c->vault.fallback_addresses == std::vector<std::string>{"https://b:8200", "https://c:8200"});
+    REQUIRE(apply_vault_env(*c, env({{"VAULT_ADDR", "https://a:8200"}})).ok());
+    CHECK(c->vault.fallback_addresses.size() == 2);  // the same Vault: kept
+    REQUIRE(apply_vault_env(*c, env({{"VAULT_ADDR", "https://elsewhere:8200"}})).ok());
+    CHECK(c->vault.fallback_addresses.empty());
+    CHECK_FALSE(parse("[vault]\nfallback_addresses = \"https://b:8200\"\n", "c.toml").ok());
+}
+
 TEST_CASE("config: a missing default file means defaults, a missing --config file is an error") {
     auto defaults = load(std::nullopt, env({{"XDG_CONFIG_HOME", "/nonexistent-dir"}}), "/nonexistent-dir/system.toml");
     REQUIRE(defaults.ok());
