@@ -212,6 +212,7 @@ Result<Config> parse(std::string_view text, const std::string& origin) {
     if (const auto* agent = root.get_as<toml::table>("agent")) {
         TableReader r(*agent, "[agent]", origin);
         r.string("upstream_agent", c.agent.upstream_agent);
+        r.duration("renew_window", c.agent.renew_window);
         r.reject_unknown();
         if (!r.error() && !c.agent.upstream_agent.empty() && c.agent.upstream_agent[0] != '/' &&
             !c.agent.upstream_agent.starts_with("~/"))

@@ -39,6 +39,9 @@ struct AgentSettings {
     /// The user's previous ssh-agent socket: its keys are listed after ours and
     /// their sign requests passed through. Empty: off.
     std::string upstream_agent;
+    /// Certificates asked for within this long are renewed in the background before they run
+    /// out, so no ssh waits on Vault; 0 turns background renewal off.
+    std::chrono::seconds renew_window{1800};
 };
 
 struct Profile {

@@ -38,13 +38,7 @@ Daemon::Daemon(asio::io_context& io, DaemonOptions options, config::Config confi
       source_([this]() -> const config::Config& { return config_; }, [this]() -> VaultSession& { return *session_; }, issuer_),
       cache_(
           [this](const CertKey& key, std::uint64_t generation, CertCache::Done done) {
-              source_.fetch(key, generation, [this, done = std::move(done)](Result<std::shared_ptr<HeldCert>> r) {
-                  bool stored = r.ok();
-                  done(std::move(r));
-                  if (!stored) return;
-                  schedule_expiry_sweep();  // the new certificate may expire before the next wake-up
-                  publish_status();
-              });
+              source_.fetch(key, generation, std::move(done));
           },
           [this] { return session_->vault_now(); }),
       agent_(io, cache_),
@@ -55,7 +49,19 @@ Daemon::Daemon(asio::io_context& io, DaemonOptions options, config::Config confi
                               .agent = agent_,
                               .listeners = listeners_,
                               .reload = [this] { return reload(); }}),
-      expiry_timer_(io) {}
+      renewals_(
+          io, cache_,
+          [this]() -> std::optional<std::uint64_t> {
+              if (!session_->tokens().active()) return std::nullopt;
+              return session_->tokens().generation();
+          },
+          [this] { return static_cast<std::uint64_t>(config_.agent.renew_window.count()); },
+          [this](std::size_t) { publish_status(); }) {
+    cache_.on_stored([this] {
+        renewals_.poke();  // the new certificate may need attention before the next wake-up
+        publish_status();
+    });
+}
 
 Daemon::~Daemon() {
     stop();
@@ -78,7 +84,7 @@ void Daemon::start() {
     listeners_.sync_profiles(names, [this](const std::string& n) { return agent_.protocol(n); });
     agent_.set_upstream(upstream);
     session_->measure_clock_skew();
-    schedule_expiry_sweep();
+    renewals_.poke();
     log::info("serving the agent on ", listeners_.agent_path(), " and control on ", listeners_.control_path(), "; Vault at ",
               session_->vault()->address(), ", ", config_.profiles.size(), " profile(s)",
               config_.source.empty() ? "" : " from " + config_.source, upstream.empty() ? "" : ", upstream agent " + upstream);
@@ -86,7 +92,7 @@ void Daemon::start() {
 
 void Daemon::stop() {
     listeners_.stop();
-    expiry_timer_.cancel();
+    renewals_.stop();
     if (session_) {
         session_->stop();
         session_->vault()->shutdown();
@@ -149,25 +155,6 @@ void Daemon::publish_status() const {
     auto token = session_ ? session_->tokens().summary() : std::nullopt;
     systemd::notify("STATUS=" + (token ? "logged in as " + token->display_name : std::string("not logged in")) + ", " +
                     std::to_string(n) + (n == 1 ? " certificate" : " certificates"));
-}
-
-void Daemon::schedule_expiry_sweep() {
-    // Wake just after the next certificate expires (times are whole seconds), and at least every
-    // minute. Computed in unsigned seconds first: a certificate valid "forever" (2^64-1) must not
-    // overflow into a negative wait that fires at once, for ever.
-    auto next = cache_.next_expiry();
-    auto now = cache_.now();
-    std::uint64_t wait = 60;
-    if (next) wait = std::min<std::uint64_t>(wait, *next > now ? *next - now + 1 : 1);
-    expiry_timer_.expires_after(std::chrono::seconds(static_cast<std::int64_t>(wait)));
-    expiry_timer_.async_wait([this](boost::system::error_code ec) {
-        if (ec) return;
-        if (auto n = cache_.drop_expired()) {
-            log::info(n, " expired certificate(s) dropped and their keys wiped");
-            publish_status();
-        }
-        schedule_expiry_sweep();
-    });
 }
 
 }  // namespace sshcert

@@ -4,7 +4,7 @@
 // each other (service -> cache -> issuer -> Vault client), all on the one
 // event-loop thread. Only RSA key generation goes to a worker.
 //
-//   Listeners ── AgentService ──┐
+//   Listeners ── AgentService ──┐                 RenewalScheduler
 //            └── ControlService ┴── CertCache ── CertSource ── CertIssuer ── KeyMaker
 //                                                     └── VaultSession (VaultClient, TokenKeeper)
 #pragma once
@@ -23,6 +23,7 @@
 #include "control_service.hpp"
 #include "key_maker.hpp"
 #include "listeners.hpp"
+#include "renewal_scheduler.hpp"
 #include "vault_session.hpp"
 
 namespace sshcert {
@@ -53,7 +54,6 @@ public:
 private:
     std::unique_ptr<VaultSession> make_session();
     void on_login_changed(bool identity_changed);
-    void schedule_expiry_sweep();
 
     asio::io_context& io_;
     DaemonOptions options_;
@@ -68,7 +68,7 @@ private:
     AgentService agent_;
     Listeners listeners_;
     ControlService control_;
-    asio::steady_timer expiry_timer_;
+    RenewalScheduler renewals_;
 };
 
 }  // namespace sshcert

@@ -46,6 +46,7 @@ Result<wire::Bytes> AgentService::sign(AgentSession& session, wire::ByteView key
     if (!sig) return sig;
     ++held->signatures;
     ++signatures_;
+    cache_.touch(*held);  // in use: renewed in the background before it runs out
     if (std::find(session.served.begin(), session.served.end(), held) == session.served.end()) {
         session.served.push_back(held);
         ++held->connections;

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "log.hpp"
+
 namespace sshcert {
 
 std::uint64_t renewal_margin(const Certificate& cert) {
@@ -10,11 +12,20 @@ std::uint64_t renewal_margin(const Certificate& cert) {
     return std::clamp<std::uint64_t>(lifetime / 10, 10, 300);
 }
 
+std::uint64_t HeldCert::renew_at() const {
+    std::uint64_t from = std::max(cert.valid_after, received_at);
+    std::uint64_t life = cert.valid_before > from ? cert.valid_before - from : 0;
+    return from + static_cast<std::uint64_t>(static_cast<double>(life) * renew_fraction);
+}
+
 void CertCache::ensure(const CertKey& key, std::uint64_t generation, EnsureDone done) {
     auto now = clock_();
     if (auto it = held_.find(key); it != held_.end()) {
         const Certificate& c = it->second->cert;
-        if (usable_at(c, now) && c.valid_before - now > renewal_margin(c)) return done(it->second, true);
+        if (usable_at(c, now) && c.valid_before - now > renewal_margin(c)) {
+            it->second->last_used = now;
+            return done(it->second, true);
+        }
     }
     if (!held_.count(key) && held_.size() >= kMaxHeld) {
         drop_expired();
@@ -24,18 +35,81 @@ void CertCache::ensure(const CertKey& key, std::uint64_t generation, EnsureDone 
                                                   "distinct principals"},
                         false);
     }
-    auto slot = std::make_pair(key, generation);
+    join_fetch({key, generation}, [this, key, done = std::move(done)](Result<std::shared_ptr<HeldCert>> r, bool reused) {
+        // Vault down or overloaded: the certificate held, near its end but still valid, beats an error.
+        bool transient = !r && (r.error().code == Errc::VaultUnreachable || r.error().code == Errc::VaultUnavailable);
+        if (auto it = held_.find(key); transient && it != held_.end() && usable_at(it->second->cert, clock_()))
+            return done(it->second, true);
+        done(std::move(r), reused);
+    });
+}
+
+void CertCache::join_fetch(const Slot& slot, EnsureDone done) {
     auto& waiters = pending_[slot];
     waiters.push_back(std::move(done));
     if (waiters.size() > 1) return;  // a fetch for this key under this login is already under way
 
-    fetch_(key, generation, [this, slot, epoch = epoch_](Result<std::shared_ptr<HeldCert>> result) {
+    fetch_(slot.first, slot.second, [this, slot, epoch = epoch_](Result<std::shared_ptr<HeldCert>> result) {
         auto node = pending_.extract(slot);
         if (epoch != epoch_) return;  // cleared meanwhile: its waiters were answered then
-        if (result) held_[slot.first] = *result;
+        if (result) store(slot.first, *result);
         if (node.empty()) return;
         for (auto& w : node.mapped()) w(result, false);
     });
+}
+
+void CertCache::store(const CertKey& key, std::shared_ptr<HeldCert> held) {
+    // Renewed at 60-67 % of its life: before two thirds, and spread so a team's daemons do not renew in step.
+    held->renew_fraction = std::uniform_real_distribution<double>(0.60, 0.666)(rng_);
+    held->last_used = held->received_at = clock_();
+    if (auto old = held_.find(key); old != held_.end()) {
+        held->signatures = old->second->signatures;
+        held->connections = old->second->connections;
+    }
+    held_[key] = std::move(held);
+    backoff_.erase(key);
+    if (on_stored_) on_stored_();
+}
+
+void CertCache::renew(const CertKey& key, std::uint64_t generation) {
+    Slot slot{key, generation};
+    if (pending_.count(slot)) return;  // an ensure or an earlier renewal is already fetching it
+    join_fetch(slot, [this, key](Result<std::shared_ptr<HeldCert>> r, bool) {
+        if (r) return;
+        auto& b = backoff_[key];
+        ++b.failures;
+        std::uint64_t wait = std::min<std::uint64_t>(300, std::uint64_t{1} << std::min(b.failures, 9));
+        b.not_before = clock_() + wait;
+        log::warn("background renewal for profile ", key.profile, " failed: ", r.error().message, "; trying again in ", wait,
+                  " s, and serving the current certificate until it expires");
+        if (on_stored_) on_stored_();  // the scheduler's next wake-up moved
+    });
+}
+
+std::vector<CertKey> CertCache::due_for_renewal(std::uint64_t window) const {
+    std::vector<CertKey> out;
+    if (window == 0) return out;
+    auto now = clock_();
+    for (const auto& [key, held] : held_) {
+        if (!usable_at(held->cert, now) || now - std::min(now, held->last_used) > window || now < held->renew_at()) continue;
+        if (auto b = backoff_.find(key); b != backoff_.end() && now < b->second.not_before) continue;
+        out.push_back(key);
+    }
+    return out;
+}
+
+std::optional<std::uint64_t> CertCache::next_wakeup(std::uint64_t window) const {
+    std::optional<std::uint64_t> next;
+    auto consider = [&](std::uint64_t t) { next = next ? std::min(*next, t) : t; };
+    auto now = clock_();
+    for (const auto& [key, held] : held_) {
+        consider(held->cert.valid_before);
+        if (window == 0 || now - std::min(now, held->last_used) > window) continue;
+        std::uint64_t at = held->renew_at();
+        if (auto b = backoff_.find(key); b != backoff_.end()) at = std::max(at, b->second.not_before);
+        consider(at);
+    }
+    return next;
 }
 
 std::vector<agent::Identity> CertCache::identities(const std::optional<std::string>& profile) const {
@@ -78,6 +152,7 @@ std::optional<std::uint64_t> CertCache::next_expiry() const {
 
 void CertCache::clear() {
     held_.clear();
+    backoff_.clear();
     ++epoch_;
     // Nobody waits for a fetch of a login that is gone: its result will not be stored.
     auto pending = std::move(pending_);

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,6 +41,13 @@ struct HeldCert {
     std::vector<std::string> warnings;  ///< what the user should know about it (no extensions, long life, Vault's warnings)
     std::uint64_t signatures = 0;       ///< signatures served with it
     std::uint64_t connections = 0;      ///< agent connections it signed on
+    std::uint64_t last_used = 0;        ///< when an ensure or a signature last asked for it
+    std::uint64_t received_at = 0;      ///< when Vault's answer arrived
+    double renew_fraction = 0.65;       ///< of its lifetime, when it is renewed in the background (jittered)
+
+    /// When a background renewal is due: `renew_fraction` of the way through its life, counted
+    /// from when it arrived (Vault backdates valid_after by 30 s, which is no part of its use).
+    std::uint64_t renew_at() const;
 };
 
 using Clock = std::function<std::uint64_t()>;  ///< Unix seconds on Vault's clock (local + measured skew); injected
@@ -74,6 +82,20 @@ public:
     /// All certificates usable now.
     std::vector<std::shared_ptr<const HeldCert>> valid() const;
 
+    /// Records that `held` was asked for now (an ensure reused it, or it signed).
+    void touch(HeldCert& held) { held.last_used = clock_(); }
+    /// Starts a background renewal of `key` under `generation` unless one is under way. The new
+    /// certificate (fresh key) replaces the old when it arrives; until then, and when the renewal
+    /// fails, the old one is served. A failure is retried with backoff from 1 s to 5 min.
+    void renew(const CertKey& key, std::uint64_t generation);
+    /// Certificates used within `window` seconds whose renewal is due and not backing off.
+    std::vector<CertKey> due_for_renewal(std::uint64_t window) const;
+    /// The earliest time a held certificate needs attention: its renewal (if used within
+    /// `window`, 0 = no renewals) or its expiry.
+    std::optional<std::uint64_t> next_wakeup(std::uint64_t window) const;
+    /// Called whenever a new certificate is stored (a fetch or a renewal).
+    void on_stored(std::function<void()> f) { on_stored_ = std::move(f); }
+
     /// Forgets expired certificates (their keys are freed and wiped); returns how many.
     std::size_t drop_expired();
     /// The earliest valid_before among held certificates, if any.
@@ -86,7 +108,18 @@ private:
     Fetch fetch_;
     Clock clock_;
     std::map<CertKey, std::shared_ptr<HeldCert>> held_;
-    std::map<std::pair<CertKey, std::uint64_t>, std::vector<EnsureDone>> pending_;
+    using Slot = std::pair<CertKey, std::uint64_t>;  ///< what is fetched, under which login generation
+    std::map<Slot, std::vector<EnsureDone>> pending_;
+    struct Backoff {
+        std::uint64_t not_before = 0;
+        int failures = 0;
+    };
+    void store(const CertKey& key, std::shared_ptr<HeldCert> held);
+    void join_fetch(const Slot& slot, EnsureDone done);
+
+    std::map<CertKey, Backoff> backoff_;  ///< background renewals that failed
+    std::function<void()> on_stored_;
+    std::mt19937_64 rng_{std::random_device{}()};
     std::uint64_t epoch_ = 0;  ///< bumped by clear(): a fetch from an older epoch is not stored
 };
 

@@ -13,8 +13,10 @@
 namespace sshcert {
 
 stream_protocol::acceptor bind_private_socket(asio::io_context& io, const std::string& path) {
-    if (path.size() >= sizeof(sockaddr_un::sun_path))
-        throw StartupError("socket path " + path + " is longer than the " + std::to_string(sizeof(sockaddr_un::sun_path) - 1) +
+    constexpr std::size_t kStagingSuffix = 4;  // ".new", below
+    if (path.size() + kStagingSuffix >= sizeof(sockaddr_un::sun_path))
+        throw StartupError("socket path " + path + " is longer than the " +
+                           std::to_string(sizeof(sockaddr_un::sun_path) - 1 - kStagingSuffix) +
                            " bytes Unix sockets allow; use a shorter XDG_RUNTIME_DIR");
     struct stat st {};
     if (lstat(path.c_str(), &st) == 0) {
@@ -28,12 +30,20 @@ stream_protocol::acceptor bind_private_socket(asio::io_context& io, const std::s
     }
     stream_protocol::acceptor acceptor(io);
     acceptor.open();
+    // Bound under a temporary name and renamed once listening: a client that sees the socket
+    // file can connect at once, never meeting "connection refused" between bind and listen.
+    std::string staging = path + ".new";
+    ::unlink(staging.c_str());
     mode_t old = ::umask(0177);  // bind creates the socket file 0600, as ssh-agent does
     boost::system::error_code ec;
-    acceptor.bind(stream_protocol::endpoint(path), ec);
+    acceptor.bind(stream_protocol::endpoint(staging), ec);
     ::umask(old);
     if (ec) throw StartupError("cannot bind " + path + ": " + ec.message());
-    acceptor.listen(asio::socket_base::max_listen_connections);
+    acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec || ::rename(staging.c_str(), path.c_str()) != 0) {
+        ::unlink(staging.c_str());
+        throw StartupError("cannot listen on " + path + ": " + (ec ? ec.message() : std::strerror(errno)));
+    }
     return acceptor;
 }
 

@@ -56,7 +56,8 @@ class Agent(VaultSshTestCase):
 
     def test_an_expired_certificate_is_never_listed_and_its_key_is_dropped(self):
         self.vault.write_role(self.mount, "short", allowed_users=LOGIN_USER, ttl="4s", max_ttl="4s")
-        d = self.daemon(profile_toml("short", ["127.0.0.1"], "short", mount=self.mount))
+        # Background renewal off, or the certificate in use would be replaced before it expires.
+        d = self.daemon(profile_toml("short", ["127.0.0.1"], "short", mount=self.mount) + '\n[agent]\nrenew_window = "0s"\n')
         self.assertEqual(self.login(d).returncode, 0)
         self.assertEqual(self.ssh(d, "true").returncode, 0)
         valid_before = self.status(d)["certificates"][0]["valid_before"]

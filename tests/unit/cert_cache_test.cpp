@@ -131,3 +131,92 @@ TEST_CASE("cert cache: a certificate that starts in the local future is still of
     h.fetches[0].second(held);
     CHECK(h.cache.identities().size() == 1);
 }
+
+TEST_CASE("background renewal: a certificate in use is due before two thirds of its life, one not in use never") {
+    Harness h;
+    CertKey used{"prod", {"ubuntu"}}, idle{"prod", {"root"}};
+    for (const auto& k : {used, idle}) h.cache.ensure(k, h.generation, [](auto, bool) {});
+    h.fetches[0].second(h.make(used, 3000));
+    h.fetches[1].second(h.make(idle, 3000));
+    const std::uint64_t window = 600;
+    h.now += 1700;  // 57 % of the lifetime (valid_after is 30 s back): not yet
+    CHECK(h.cache.due_for_renewal(window).empty());
+    h.cache.ensure(used, h.generation, [](auto, bool) {});  // reused: in use
+    REQUIRE(h.fetches.size() == 2);
+    h.now += 300;  // 66.7 %
+    auto due = h.cache.due_for_renewal(window);
+    REQUIRE(due.size() == 1);
+    CHECK(due[0] == used);
+    auto next = h.cache.next_wakeup(window);
+    REQUIRE(next);
+    CHECK(*next <= h.now);
+}
+
+TEST_CASE("background renewal: the new certificate replaces the old, which is served until then") {
+    Harness h;
+    CertKey key{"prod", {"ubuntu"}};
+    h.cache.ensure(key, h.generation, [](auto, bool) {});
+    auto old = h.make(key, 3000);
+    h.fetches[0].second(old);
+    h.now += 2100;
+    h.cache.renew(key, h.generation);
+    REQUIRE(h.fetches.size() == 2);
+    h.cache.renew(key, h.generation);  // already under way: not twice
+    CHECK(h.fetches.size() == 2);
+    bool reused = false;
+    h.cache.ensure(key, h.generation, [&](auto r, bool re) { reused = r.ok() && re; });
+    CHECK(reused);  // still fresh enough to hand out: no ssh waits on the renewal
+    CHECK(h.cache.find_by_blob(old->blob) == old.get());
+    auto fresh = h.make(key, 3000);
+    fresh->blob = {7, 7, 7};
+    h.fetches[1].second(fresh);
+    CHECK(h.cache.find_by_blob(old->blob) == nullptr);  // the old key is gone with its certificate
+    CHECK(h.cache.find_by_blob(fresh->blob) == fresh.get());
+    CHECK(h.cache.due_for_renewal(600).empty());
+}
+
+TEST_CASE("background renewal: a failure keeps the old certificate and backs off") {
+    Harness h;
+    CertKey key{"prod", {"ubuntu"}};
+    h.cache.ensure(key, h.generation, [](auto, bool) {});
+    h.fetches[0].second(h.make(key, 3000));
+    h.now += 2100;
+    h.cache.ensure(key, h.generation, [](auto, bool) {});  // in use
+    h.cache.renew(key, h.generation);
+    h.fetches[1].second(Error{Errc::VaultUnreachable, "cannot reach Vault"});
+    CHECK(h.cache.valid().size() == 1);               // still served
+    CHECK(h.cache.due_for_renewal(600).empty());       // backing off
+    h.now += 2;
+    CHECK(h.cache.due_for_renewal(600).size() == 1);  // and tried again
+}
+
+TEST_CASE("background renewal: an ensure during a renewal joins it rather than asking Vault twice") {
+    Harness h;
+    CertKey key{"prod", {"ubuntu"}};
+    h.cache.ensure(key, h.generation, [](auto, bool) {});
+    h.fetches[0].second(h.make(key, 600));
+    h.now += 590;  // past the margin: an ensure must wait for a fresh one
+    h.cache.renew(key, h.generation);
+    bool got = false;
+    h.cache.ensure(key, h.generation, [&](auto r, bool) { got = r.ok(); });
+    CHECK(h.fetches.size() == 2);
+    h.fetches[1].second(h.make(key, 600));
+    CHECK(got);
+}
+
+TEST_CASE("cert cache: with Vault unreachable, a certificate near its end is still handed out") {
+    Harness h;
+    CertKey key{"prod", {"ubuntu"}};
+    h.cache.ensure(key, h.generation, [](auto, bool) {});
+    h.fetches[0].second(h.make(key, 600));
+    h.now += 590;  // inside the margin: a new one is fetched
+    std::optional<bool> reused;
+    h.cache.ensure(key, h.generation, [&](auto r, bool re) { reused = r.ok() ? std::optional<bool>(re) : std::nullopt; });
+    h.fetches[1].second(Error{Errc::VaultUnreachable, "cannot reach Vault"});
+    CHECK(reused == true);
+    h.now += 20;  // now expired: the error comes through
+    bool failed = false;
+    h.cache.ensure(key, h.generation, [&](auto r, bool) { failed = !r.ok(); });
+    h.fetches[2].second(Error{Errc::VaultUnreachable, "cannot reach Vault"});
+    CHECK(failed);
+}

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "renewal_scheduler.hpp"
+
+#include <algorithm>
+
+#include "log.hpp"
+
+namespace sshcert {
+
+namespace {
+/// Wake at least this often: the clock may jump (suspend), and "in use" may lapse.
+constexpr std::uint64_t kMaxSleepSeconds = 60;
+}  // namespace
+
+RenewalScheduler::RenewalScheduler(asio::io_context& io, CertCache& cache, Generation generation, Window window,
+                                   std::function<void(std::size_t)> on_dropped)
+    : cache_(cache),
+      generation_(std::move(generation)),
+      window_(std::move(window)),
+      on_dropped_(std::move(on_dropped)),
+      timer_(io) {}
+
+void RenewalScheduler::poke() {
+    if (stopped_) return;
+    // In unsigned seconds first: a certificate valid "forever" (2^64-1) must not become a
+    // negative wait that fires at once, for ever. Times are whole seconds, so wake just after.
+    auto now = cache_.now();
+    std::uint64_t wait = kMaxSleepSeconds;
+    if (auto next = cache_.next_wakeup(window_())) wait = std::min<std::uint64_t>(wait, *next > now ? *next - now + 1 : 1);
+    timer_.expires_after(std::chrono::seconds(static_cast<std::int64_t>(wait)));
+    timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) wake();
+    });
+}
+
+void RenewalScheduler::wake() {
+    if (auto n = cache_.drop_expired()) {
+        log::info(n, " expired certificate(s) dropped and their keys wiped");
+        on_dropped_(n);
+    }
+    if (auto generation = generation_())
+        for (const auto& key : cache_.due_for_renewal(window_())) {
+            log::info("renewing the certificate of profile ", key.profile, " in the background");
+            cache_.renew(key, *generation);
+        }
+    poke();
+}
+
+void RenewalScheduler::stop() {
+    stopped_ = true;
+    timer_.cancel();
+}
+
+}  // namespace sshcert
