@@ -93,6 +93,21 @@ int run(int argc, char** argv) {
     auto* ssh_cmd = app.add_subcommand("ssh", "run ssh with a valid certificate: sshcert ssh [--profile P] [ssh options] [user@]host [command]");
     ssh_cmd->prefix_command();  // every argument belongs to ssh, option-looking or not
 
+    EnsureOptions ensure;
+    auto* ensure_cmd = app.add_subcommand("ensure", "make sure the daemon holds a valid certificate for a host and remote user; "
+                                                    "what ssh runs for plain ssh (see ssh-config)");
+    ensure_cmd->add_option("--host", ensure.host, "the host as typed (ssh's %n); the first profile whose hosts match it is used")
+        ->required()->type_name("HOST");
+    ensure_cmd->add_option("--user", ensure.user, "the remote user (ssh's %r): the principal, unless the profile names principals")
+        ->required()->type_name("USER");
+    ensure_cmd->add_option("--profile", ensure.profile, "use this profile instead of matching the host");
+    ensure_cmd->add_flag("-q,--quiet", ensure.quiet, "print nothing on success");
+    ensure_cmd->footer("Fetches a certificate from Vault only when the daemon holds none with a safety margin left. On failure it\n"
+                       "prints one line on stderr and exits 1 or 2; it never prompts without a terminal (ssh gives it none).\n"
+                       "At a terminal (stdin and stderr), a missing login is asked for as `sshcert login` does.\n\n"
+                       "Example:\n"
+                       "  sshcert ensure --host web-1.prod.example.com --user ubuntu");
+
     CloudInitOptions cloud_init;
     auto* cloud_init_cmd = app.add_subcommand("cloud-init", "print cloud-init user data that makes new instances trust the Vault SSH CA");
     auto* ci_profile = cloud_init_cmd->add_option("--profile", cloud_init.profile,
@@ -164,6 +179,7 @@ int run(int argc, char** argv) {
     if (*cloud_init_cmd) return cmd_cloud_init(ctx, cloud_init);
     if (*ca_cmd) return cmd_ca(ctx, ca);
     if (*setup_cmd) return cmd_setup(ctx);
+    if (*ensure_cmd) return cmd_ensure(ctx, ensure);
     if (*ssh_cmd) {
         auto opts = split_ssh_options(ssh_cmd->remaining());
         if (!opts) return fail(opts.error());

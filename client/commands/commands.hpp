@@ -49,6 +49,22 @@ struct SshOptions {
 };
 int cmd_ssh(const Context& ctx, const SshOptions& opts);
 
+/// The ensure op for `host` and `user`, shared by `sshcert ssh` and `sshcert ensure`: at a terminal
+/// (stdin and stderr ttys) a daemon that is not logged in is logged in first. Sets `reply` and returns
+/// 0, or prints the error (one line) and returns the exit status.
+int ensure_certificate(const Context& ctx, const std::string& host, const std::string& user,
+                       const std::optional<std::string>& profile, control::Json& reply);
+/// The reply's warnings (no extensions, a long life nobody asked for, Vault's own) on stderr.
+void print_warnings(const control::Json& ensure_reply);
+
+struct EnsureOptions {
+    std::string host;                    ///< as typed (ssh's %n), matched against the profiles' hosts
+    std::string user;                    ///< the remote user (ssh's %r)
+    std::optional<std::string> profile;  ///< overrides host matching
+    bool quiet = false;                  ///< nothing on stdout: ssh's Match exec
+};
+int cmd_ensure(const Context& ctx, const EnsureOptions& opts);
+
 struct CloudInitOptions {
     std::optional<std::string> profile;      ///< whose Vault mount holds the CA (default: the first profile)
     std::vector<std::string> ca_key_files;   ///< keys from files instead of Vault

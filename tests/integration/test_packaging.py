@@ -135,7 +135,8 @@ complete_line sshcert ssh -o StrictHostK
             r = run("zsh", "-f", driver, COMPLETIONS, line)
             self.assertEqual(r.returncode, 0, r.stderr)
             return sorted(set(r.stdout.split()))
-        self.assertEqual(complete("sshcert "), ["ca", "cloud-init", "completion", "login", "logout", "setup", "ssh", "status", "version"])
+        self.assertEqual(complete("sshcert "), ["ca", "cloud-init", "completion", "ensure", "login", "logout", "setup", "ssh", "status",
+                                                "version"])
         self.assertEqual(complete("sshcert login --method "), ["token", "userpass"])
         self.assertEqual(complete("sshcert ssh -o StrictHostK"), ["StrictHostKeyChecking"])
 
