@@ -108,6 +108,17 @@ int run(int argc, char** argv) {
                        "Example:\n"
                        "  sshcert ensure --host web-1.prod.example.com --user ubuntu");
 
+    ExecOptions exec;
+    auto* exec_cmd = app.add_subcommand("exec", "run a command with SSH_AUTH_SOCK set to sshcertd's agent: "
+                                                "sshcert exec [--profile P] -- CMD [ARGS]");
+    exec_cmd->add_option("--profile", exec.profile, "that profile's own agent socket instead of agent.sock (every certificate)");
+    exec_cmd->add_option("command", exec.command, "the command and its arguments, after --")->required()->type_name("COMMAND");
+    exec_cmd->footer("Only the command's environment changes: SSH_AUTH_SOCK is set and VAULT_TOKEN removed. It exits with the\n"
+                     "command's status (127: not found, 126: not runnable). It fetches nothing: for tools that take the agent\n"
+                     "from SSH_AUTH_SOCK rather than ssh_config, run `sshcert ensure` first.\n\n"
+                     "Example:\n"
+                     "  sshcert ensure --host 10.20.0.5 --user ubuntu && sshcert exec --profile prod -- ansible-playbook site.yml");
+
     CloudInitOptions cloud_init;
     auto* cloud_init_cmd = app.add_subcommand("cloud-init", "print cloud-init user data that makes new instances trust the Vault SSH CA");
     auto* ci_profile = cloud_init_cmd->add_option("--profile", cloud_init.profile,
@@ -162,7 +173,11 @@ int run(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e) == 0 ? 0 : 1;
+        int rc = app.exit(e) == 0 ? 0 : 1;
+        if (exec_cmd->parsed() && dynamic_cast<const CLI::ExtrasError*>(&e))
+            std::cerr << "Put -- before the command, so that its options are not taken for sshcert's: "
+                         "sshcert exec [--profile P] -- CMD [ARGS]\n";
+        return rc;
     }
     if (show_version || *version_cmd) {
         std::cout << "sshcert " << kVersion << "\n";
@@ -180,6 +195,7 @@ int run(int argc, char** argv) {
     if (*ca_cmd) return cmd_ca(ctx, ca);
     if (*setup_cmd) return cmd_setup(ctx);
     if (*ensure_cmd) return cmd_ensure(ctx, ensure);
+    if (*exec_cmd) return cmd_exec(ctx, exec);
     if (*ssh_cmd) {
         auto opts = split_ssh_options(ssh_cmd->remaining());
         if (!opts) return fail(opts.error());

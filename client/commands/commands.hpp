@@ -65,6 +65,12 @@ struct EnsureOptions {
 };
 int cmd_ensure(const Context& ctx, const EnsureOptions& opts);
 
+struct ExecOptions {
+    std::optional<std::string> profile;  ///< that profile's agent socket instead of agent.sock
+    std::vector<std::string> command;    ///< the program and its arguments
+};
+int cmd_exec(const Context& ctx, const ExecOptions& opts);
+
 struct CloudInitOptions {
     std::optional<std::string> profile;      ///< whose Vault mount holds the CA (default: the first profile)
     std::vector<std::string> ca_key_files;   ///< keys from files instead of Vault

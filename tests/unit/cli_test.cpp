@@ -38,19 +38,22 @@ TEST_CASE("completion: bash completes every verb, each verb's options, and the c
     auto [rc, script] = run_cli({"completion", "bash"});
     REQUIRE(rc == 0);
     CHECK(script.find("complete -F _sshcert sshcert") != std::string::npos);
-    CHECK(script.find("'-h --help -c --config --version login status logout ssh ensure cloud-init ca version completion setup'") !=
+    CHECK(script.find("'-h --help -c --config --version login status logout ssh ensure exec cloud-init ca version completion setup'") !=
           std::string::npos);
     CHECK(script.find("-m|--method) COMPREPLY=($(compgen -W 'token userpass' -- \"$cur\")); return ;;") != std::string::npos);
     CHECK(script.find("-c|--config) _filedir; return ;;") != std::string::npos);
     CHECK(script.find("'-h --help --json'") != std::string::npos);
     CHECK(script.find("ssh) _command_offset $i ;;") != std::string::npos);  // ssh's own completion takes over
+    // exec: its options, then past -- the command's own completion.
+    CHECK(script.find("[[ ${words[j]} == -- ]] && { _command_offset $((j + 1)); return; }") != std::string::npos);
+    CHECK(script.find("'-h --help --profile --'") != std::string::npos);
 }
 
 TEST_CASE("completion: zsh describes every verb and completes option values") {
     auto [rc, script] = run_cli({"completion", "zsh"});
     REQUIRE(rc == 0);
     CHECK(script.starts_with("#compdef sshcert\n"));
-    for (const char* verb : {"login", "status", "logout", "ssh", "ensure", "cloud-init", "ca", "version", "completion", "setup"})
+    for (const char* verb : {"login", "status", "logout", "ssh", "ensure", "exec", "cloud-init", "ca", "version", "completion", "setup"})
         CHECK_MESSAGE(script.find(std::string("                '") + verb + ":") != std::string::npos, verb);
     CHECK(script.find("{-m+,--method=}") != std::string::npos);
     CHECK(script.find(":method:(token userpass)'") != std::string::npos);
