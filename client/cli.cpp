@@ -62,6 +62,7 @@ int run(int argc, char** argv) {
                  "Examples:\n"
                  "  sshcert login --method userpass --username alice\n"
                  "  sshcert ssh ubuntu@10.0.2.15 uptime\n"
+                 "  sshcert ssh-config --install   # then plain ssh, scp, rsync and git get certificates too\n"
                  "  sshcert status\n",
                  "sshcert"};
     app.require_subcommand(1);
@@ -119,6 +120,16 @@ int run(int argc, char** argv) {
                      "Example:\n"
                      "  sshcert ensure --host 10.20.0.5 --user ubuntu && sshcert exec --profile prod -- ansible-playbook site.yml");
 
+    bool ssh_config_install = false;
+    auto* ssh_config_cmd = app.add_subcommand("ssh-config", "print the ssh_config blocks that give plain ssh, scp, sftp, rsync and git "
+                                                            "certificates");
+    ssh_config_cmd->add_flag("--install", ssh_config_install,
+                             "write them to $XDG_CONFIG_HOME/sshcert/ssh_config and include that from the top of ~/.ssh/config");
+    ssh_config_cmd->footer("Per profile: IdentityAgent set to the profile's own agent socket for its hosts, read before the rest\n"
+                           "of ~/.ssh/config, and a `Match final ... exec \"sshcert ensure ...\"` that fetches the certificate once\n"
+                           "ssh knows the remote user. --install changes nothing when run again; run it after changing profiles.\n"
+                           "Needs OpenSSH 8.0 or later (Match final).");
+
     CloudInitOptions cloud_init;
     auto* cloud_init_cmd = app.add_subcommand("cloud-init", "print cloud-init user data that makes new instances trust the Vault SSH CA");
     auto* ci_profile = cloud_init_cmd->add_option("--profile", cloud_init.profile,
@@ -167,7 +178,8 @@ int run(int argc, char** argv) {
     auto* completion_cmd = app.add_subcommand("completion", "print a shell completion script, e.g. source <(sshcert completion bash)");
     completion_cmd->add_option("shell", completion_shell, "bash or zsh")->required()->check(CLI::IsMember({"bash", "zsh"}));
 
-    auto* setup_cmd = app.add_subcommand("setup", "enable and start sshcertd's systemd user units; print the ~/.ssh/config lines");
+    auto* setup_cmd = app.add_subcommand("setup", "enable and start sshcertd's systemd user units; install the ssh_config blocks "
+                                                  "(ssh-config --install)");
 
     app.require_subcommand(show_version ? 0 : 1);
     try {
@@ -196,6 +208,7 @@ int run(int argc, char** argv) {
     if (*setup_cmd) return cmd_setup(ctx);
     if (*ensure_cmd) return cmd_ensure(ctx, ensure);
     if (*exec_cmd) return cmd_exec(ctx, exec);
+    if (*ssh_config_cmd) return cmd_ssh_config(ctx, ssh_config_install);
     if (*ssh_cmd) {
         auto opts = split_ssh_options(ssh_cmd->remaining());
         if (!opts) return fail(opts.error());

@@ -71,6 +71,11 @@ struct ExecOptions {
 };
 int cmd_exec(const Context& ctx, const ExecOptions& opts);
 
+/// Prints the ssh_config blocks, or with `install` writes them to their file and includes it from ~/.ssh/config.
+int cmd_ssh_config(const Context& ctx, bool install);
+/// The install step of `ssh-config --install`, which `setup` runs too; prints what it changed.
+Status install_ssh_config(const Context& ctx, const config::Config& config);
+
 struct CloudInitOptions {
     std::optional<std::string> profile;      ///< whose Vault mount holds the CA (default: the first profile)
     std::vector<std::string> ca_key_files;   ///< keys from files instead of Vault
@@ -92,8 +97,5 @@ int cmd_ca(const Context& ctx, const CaOptions& opts);
 int cmd_completion(CLI::App& app, const std::string& shell);
 
 int cmd_setup(const Context& ctx);
-/// `Host` blocks for ~/.ssh/config: each profile's host patterns, with IdentityAgent set to that
-/// profile's own agent socket under `runtime_dir`.
-std::string ssh_config_advice(const config::Config& config, const std::string& runtime_dir);
 
 }  // namespace sshcert::client

@@ -122,11 +122,12 @@ complete_line sshcert login --method ""
 complete_line sshcert -c /etc/ss completion ""
 complete_line sshcert ssh -o StrictHostK
 complete_line sshcert exec --profile prod -- ssh -o StrictHostK
+complete_line sshcert ssh-config --in
 """
         r = run("bash", "-c", script)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.splitlines(), ["login logout", "token userpass", "-h --help bash zsh",
-                                                 "StrictHostKeyChecking=", "StrictHostKeyChecking="])
+                                                 "StrictHostKeyChecking=", "StrictHostKeyChecking=", "--install"])
 
     @unittest.skipUnless(shutil.which("zsh"), "needs zsh")
     def test_zsh_completion_completes_verbs_option_values_and_ssh_and_exec_arguments(self):
@@ -137,7 +138,7 @@ complete_line sshcert exec --profile prod -- ssh -o StrictHostK
             self.assertEqual(r.returncode, 0, r.stderr)
             return sorted(set(r.stdout.split()))
         self.assertEqual(complete("sshcert "), ["ca", "cloud-init", "completion", "ensure", "exec", "login", "logout", "setup", "ssh",
-                                                "status", "version"])
+                                                "ssh-config", "status", "version"])
         self.assertEqual(complete("sshcert login --method "), ["token", "userpass"])
         self.assertEqual(complete("sshcert ssh -o StrictHostK"), ["StrictHostKeyChecking"])
         self.assertEqual(complete("sshcert exec -- ssh -o StrictHostK"), ["StrictHostKeyChecking"])
