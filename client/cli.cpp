@@ -62,6 +62,7 @@ int run(int argc, char** argv) {
                  "Examples:\n"
                  "  sshcert login --method userpass --username alice\n"
                  "  sshcert ssh ubuntu@10.0.2.15 uptime\n"
+                 "  sshcert ssh-config --install   # then plain ssh, scp, rsync and git get certificates too\n"
                  "  sshcert status\n",
                  "sshcert"};
     app.require_subcommand(1);
@@ -92,6 +93,42 @@ int run(int argc, char** argv) {
 
     auto* ssh_cmd = app.add_subcommand("ssh", "run ssh with a valid certificate: sshcert ssh [--profile P] [ssh options] [user@]host [command]");
     ssh_cmd->prefix_command();  // every argument belongs to ssh, option-looking or not
+
+    EnsureOptions ensure;
+    auto* ensure_cmd = app.add_subcommand("ensure", "make sure the daemon holds a valid certificate for a host and remote user; "
+                                                    "what ssh runs for plain ssh (see ssh-config)");
+    ensure_cmd->add_option("--host", ensure.host, "the host as typed (ssh's %n); the first profile whose hosts match it is used")
+        ->required()->type_name("HOST");
+    ensure_cmd->add_option("--user", ensure.user, "the remote user (ssh's %r): the principal, unless the profile names principals")
+        ->required()->type_name("USER");
+    ensure_cmd->add_option("--profile", ensure.profile, "use this profile instead of matching the host");
+    ensure_cmd->add_flag("-q,--quiet", ensure.quiet, "print nothing on success");
+    ensure_cmd->footer("Fetches a certificate from Vault only when the daemon holds none with a safety margin left. On failure it\n"
+                       "prints one line on stderr and exits 1 or 2; it never prompts without a terminal (ssh gives it none).\n"
+                       "At a terminal (stdin and stderr), a missing login is asked for as `sshcert login` does.\n\n"
+                       "Example:\n"
+                       "  sshcert ensure --host web-1.prod.example.com --user ubuntu");
+
+    ExecOptions exec;
+    auto* exec_cmd = app.add_subcommand("exec", "run a command with SSH_AUTH_SOCK set to sshcertd's agent: "
+                                                "sshcert exec [--profile P] -- CMD [ARGS]");
+    exec_cmd->add_option("--profile", exec.profile, "that profile's own agent socket instead of agent.sock (every certificate)");
+    exec_cmd->add_option("command", exec.command, "the command and its arguments, after --")->required()->type_name("COMMAND");
+    exec_cmd->footer("Only the command's environment changes: SSH_AUTH_SOCK is set and VAULT_TOKEN removed. It exits with the\n"
+                     "command's status (127: not found, 126: not runnable). It fetches nothing: for tools that take the agent\n"
+                     "from SSH_AUTH_SOCK rather than ssh_config, run `sshcert ensure` first.\n\n"
+                     "Example:\n"
+                     "  sshcert ensure --host 10.20.0.5 --user ubuntu && sshcert exec --profile prod -- ansible-playbook site.yml");
+
+    bool ssh_config_install = false;
+    auto* ssh_config_cmd = app.add_subcommand("ssh-config", "print the ssh_config blocks that give plain ssh, scp, sftp, rsync and git "
+                                                            "certificates");
+    ssh_config_cmd->add_flag("--install", ssh_config_install,
+                             "write them to $XDG_CONFIG_HOME/sshcert/ssh_config and include that from the top of ~/.ssh/config");
+    ssh_config_cmd->footer("Per profile: IdentityAgent set to the profile's own agent socket for its hosts, read before the rest\n"
+                           "of ~/.ssh/config, and a `Match final ... exec \"sshcert ensure ...\"` that fetches the certificate once\n"
+                           "ssh knows the remote user. --install changes nothing when run again; run it after changing profiles.\n"
+                           "Needs OpenSSH 8.0 or later (Match final).");
 
     CloudInitOptions cloud_init;
     auto* cloud_init_cmd = app.add_subcommand("cloud-init", "print cloud-init user data that makes new instances trust the Vault SSH CA");
@@ -141,13 +178,18 @@ int run(int argc, char** argv) {
     auto* completion_cmd = app.add_subcommand("completion", "print a shell completion script, e.g. source <(sshcert completion bash)");
     completion_cmd->add_option("shell", completion_shell, "bash or zsh")->required()->check(CLI::IsMember({"bash", "zsh"}));
 
-    auto* setup_cmd = app.add_subcommand("setup", "enable and start sshcertd's systemd user units; print the ~/.ssh/config lines");
+    auto* setup_cmd = app.add_subcommand("setup", "enable and start sshcertd's systemd user units; install the ssh_config blocks "
+                                                  "(ssh-config --install)");
 
     app.require_subcommand(show_version ? 0 : 1);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e) == 0 ? 0 : 1;
+        int rc = app.exit(e) == 0 ? 0 : 1;
+        if (exec_cmd->parsed() && dynamic_cast<const CLI::ExtrasError*>(&e))
+            std::cerr << "Put -- before the command, so that its options are not taken for sshcert's: "
+                         "sshcert exec [--profile P] -- CMD [ARGS]\n";
+        return rc;
     }
     if (show_version || *version_cmd) {
         std::cout << "sshcert " << kVersion << "\n";
@@ -164,6 +206,9 @@ int run(int argc, char** argv) {
     if (*cloud_init_cmd) return cmd_cloud_init(ctx, cloud_init);
     if (*ca_cmd) return cmd_ca(ctx, ca);
     if (*setup_cmd) return cmd_setup(ctx);
+    if (*ensure_cmd) return cmd_ensure(ctx, ensure);
+    if (*exec_cmd) return cmd_exec(ctx, exec);
+    if (*ssh_config_cmd) return cmd_ssh_config(ctx, ssh_config_install);
     if (*ssh_cmd) {
         auto opts = split_ssh_options(ssh_cmd->remaining());
         if (!opts) return fail(opts.error());

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <sstream>
 
 #include "format.hpp"
@@ -36,6 +37,7 @@ CompletionCommand command_of(CLI::App& app) {
         o.takes_value = opt->get_expected_max() > 0;  // flags expect 0 values
         o.choices = choices_in(opt->get_type_name());
         o.is_file = opt->get_type_name().starts_with("FILE");
+        o.is_command = o.positional && opt->get_type_name().starts_with("COMMAND");
         c.options.push_back(std::move(o));
     }
     return c;
@@ -72,9 +74,14 @@ std::string zsh_action(const CompletionOption& o) {
     return o.is_file ? "_files" : "( )";
 }
 
+bool runs_a_command(const CompletionCommand& c) {
+    return std::any_of(c.options.begin(), c.options.end(), [](const CompletionOption& o) { return o.is_command; });
+}
+
 std::string zsh_option_spec(const CompletionOption& o) {
     std::string message = o.names.back();
     message.erase(0, message.find_first_not_of('-'));
+    if (o.is_command) return "'*::" + message + ":_normal'";  // the words after -- complete as their own command line
     if (o.positional) return "'1:" + message + ":" + zsh_action(o) + "'";
     std::string spec;
     if (o.names.size() > 1) {
@@ -130,11 +137,17 @@ std::string bash_completion(const std::string& program, const std::vector<Comple
             continue;
         }
         out << "        " << label << ")\n";
+        if (runs_a_command(c))
+            out << "            local j\n"
+                << "            for ((j = i + 1; j < cword; j++)); do\n"
+                << "                [[ ${words[j]} == -- ]] && { _command_offset $((j + 1)); return; }\n"
+                << "            done\n";
         std::vector<std::string> words;
         std::ostringstream values;
         for (const auto& o : c.options) {
             if (o.positional) {
                 words.insert(words.end(), o.choices.begin(), o.choices.end());
+                if (o.is_command) words.emplace_back("--");
                 continue;
             }
             words.insert(words.end(), o.names.begin(), o.names.end());
@@ -182,6 +195,16 @@ std::string zsh_completion(const std::string& program, const std::vector<Complet
         out << "                " << c.name << ")\n";
         if (c.passthrough) {
             out << "                    _normal && ret=0  # the rest is " << c.name << "'s own command line\n";
+        } else if (runs_a_command(c)) {
+            // _arguments skips a -- that comes first; past the --, the words are their own command line.
+            out << "                    local sep=${words[(i)--]}\n"
+                << "                    if (( sep < CURRENT )); then\n"
+                << "                        words=(\"${(@)words[sep+1,-1]}\"); (( CURRENT -= sep ))\n"
+                << "                        _normal && ret=0\n"
+                << "                    else\n";
+            zsh_arguments(out, c, "                        ", {});
+            out << " && ret=0\n"
+                << "                    fi\n";
         } else {
             zsh_arguments(out, c, "                    ", {});
             out << " && ret=0\n";

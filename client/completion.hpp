@@ -20,6 +20,7 @@ struct CompletionOption {
     bool positional = false;
     std::vector<std::string> choices;  ///< from CLI::IsMember checks ("{token,userpass}" in --help)
     bool is_file = false;              ///< type_name("FILE")
+    bool is_command = false;           ///< type_name("COMMAND"): a positional that is a command line, after --
 };
 
 /// A verb (or the program itself, with an empty name) and its options.

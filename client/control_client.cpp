@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control_client.hpp"
 
-#include <openssl/crypto.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include "framing.hpp"
 #include "limits.hpp"
 #include "paths.hpp"
+#include "prompt.hpp"
 
 namespace sshcert::client {
 
@@ -85,7 +85,7 @@ Result<control::Json> ControlClient::call(const control::Json& request) const {
 
     auto frame = control::encode(request);
     bool sent = write_all(sock.fd, frame);
-    OPENSSL_cleanse(frame.data(), frame.size());  // login requests carry secrets
+    wipe(frame.data(), frame.size());  // login requests carry secrets
     if (!sent) return Error{Errc::DaemonUnavailable, "sshcertd closed the connection before the request was sent"};
 
     std::uint8_t header[4];

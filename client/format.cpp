@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "format.hpp"
 
+#include <algorithm>
+#include <climits>
 #include <ctime>
 
 namespace sshcert::client {
@@ -32,6 +34,12 @@ std::string join(const std::vector<std::string>& items, const char* sep) {
         out += s;
     }
     return out;
+}
+
+std::string describe_validity(std::uint64_t valid_before, std::uint64_t now) {
+    if (valid_before > static_cast<std::uint64_t>(INT64_MAX)) return "valid forever";
+    return "valid until " + format_time(valid_before) + " (" +
+           format_duration(static_cast<std::int64_t>(valid_before - std::min(now, valid_before))) + " left)";
 }
 
 }  // namespace sshcert::client

@@ -13,5 +13,7 @@ std::string format_duration(std::int64_t seconds);
 /// Local time "2026-11-21 14:05:00".
 std::string format_time(std::uint64_t unix_seconds);
 std::string join(const std::vector<std::string>& items, const char* sep);
+/// "valid until 2026-11-21 14:05:00 (59m left)", or "valid forever" for a certificate that never expires.
+std::string describe_validity(std::uint64_t valid_before, std::uint64_t now);
 
 }  // namespace sshcert::client

@@ -7,7 +7,7 @@
 
 #include <cerrno>
 #include <csignal>
-#include <cstring>
+#include <cstring>  // explicit_bzero: libc's own, so sshcert needs no libcrypto
 
 namespace sshcert::client {
 
@@ -51,5 +51,7 @@ Result<std::string> prompt_secret(const std::string& prompt) {
 }
 
 Result<std::string> read_secret_line_from_stdin(const char* what) { return read_line(STDIN_FILENO, what); }
+
+void wipe(void* data, std::size_t size) { ::explicit_bzero(data, size); }
 
 }  // namespace sshcert::client

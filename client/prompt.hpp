@@ -2,6 +2,7 @@
 // Reading secrets from the terminal (no echo) or from standard input.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "result.hpp"
@@ -12,5 +13,7 @@ namespace sshcert::client {
 Result<std::string> prompt_secret(const std::string& prompt);
 /// Reads standard input up to the first newline (or EOF), without the newline.
 Result<std::string> read_secret_line_from_stdin(const char* what);
+/// Overwrites a secret once used, in a way the compiler may not drop as a dead store.
+void wipe(void* data, std::size_t size);
 
 }  // namespace sshcert::client

@@ -53,6 +53,7 @@ std::string octal_mode(mode_t mode) {
 }  // namespace
 
 std::string default_config_path(const Getenv& getenv) { return xdg_dir(getenv, "XDG_CONFIG_HOME", "/.config") + "/sshcert/config.toml"; }
+std::string ssh_config_include_path(const Getenv& getenv) { return xdg_dir(getenv, "XDG_CONFIG_HOME", "/.config") + "/sshcert/ssh_config"; }
 
 std::vector<std::string> user_unit_dirs(const Getenv& getenv) {
     std::vector<std::string> dirs{xdg_dir(getenv, "XDG_CONFIG_HOME", "/.config") + "/systemd/user"};

@@ -2,7 +2,8 @@
 // Where sshcert keeps its files, shared by daemon and client so both agree.
 //
 //   config   $XDG_CONFIG_HOME/sshcert/config.toml   (default ~/.config/sshcert/config.toml),
-//            else the system-wide /etc/sshcert/config.toml (the package's conffile)
+//            else the system-wide /etc/sshcert/config.toml (the package's conffile);
+//            ssh_config beside it, which ~/.ssh/config includes (sshcert ssh-config --install)
 //   sockets  $XDG_RUNTIME_DIR/sshcert/{control,agent}.sock
 //            without XDG_RUNTIME_DIR: /tmp/sshcert-<uid>/ (as tmux does), which must
 //            then be a directory we own with mode 0700, or nobody uses it.
@@ -22,6 +23,9 @@ using Getenv = std::function<const char*(const char*)>;
 inline constexpr const char* kSystemConfigPath = "/etc/sshcert/config.toml";
 
 std::string default_config_path(const Getenv& getenv);
+/// The ssh_config blocks `sshcert ssh-config --install` writes, $XDG_CONFIG_HOME/sshcert/ssh_config:
+/// beside the config.toml they are made from, in sshcert's own directory, not among ~/.ssh's files.
+std::string ssh_config_include_path(const Getenv& getenv);
 std::string runtime_dir(const Getenv& getenv);
 std::string control_socket_path(const std::string& runtime_dir);
 std::string agent_socket_path(const std::string& runtime_dir);

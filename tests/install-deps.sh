@@ -8,6 +8,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libboost-dev
   libtomlplusplus-dev libcli11-dev doctest-dev libsystemd-dev
   openssh-client openssh-server python3 util-linux
+  rsync git  # plain rsync and git clone over ssh through the generated ssh_config (test_plain_ssh)
   cloud-init  # its schema check and write_files code judge our user data; brings python3-yaml
   # packaging: systemd-analyze and systemd-socket-activate, cpack's dpkg-shlibdeps and file,
   # lintian, man and groff for the man pages, both shells for the completions

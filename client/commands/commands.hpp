@@ -49,6 +49,33 @@ struct SshOptions {
 };
 int cmd_ssh(const Context& ctx, const SshOptions& opts);
 
+/// The ensure op for `host` and `user`, shared by `sshcert ssh` and `sshcert ensure`: at a terminal
+/// (stdin and stderr ttys) a daemon that is not logged in is logged in first. Sets `reply` and returns
+/// 0, or prints the error (one line) and returns the exit status.
+int ensure_certificate(const Context& ctx, const std::string& host, const std::string& user,
+                       const std::optional<std::string>& profile, control::Json& reply);
+/// The reply's warnings (no extensions, a long life nobody asked for, Vault's own) on stderr.
+void print_warnings(const control::Json& ensure_reply);
+
+struct EnsureOptions {
+    std::string host;                    ///< as typed (ssh's %n), matched against the profiles' hosts
+    std::string user;                    ///< the remote user (ssh's %r)
+    std::optional<std::string> profile;  ///< overrides host matching
+    bool quiet = false;                  ///< nothing on stdout: ssh's Match exec
+};
+int cmd_ensure(const Context& ctx, const EnsureOptions& opts);
+
+struct ExecOptions {
+    std::optional<std::string> profile;  ///< that profile's agent socket instead of agent.sock
+    std::vector<std::string> command;    ///< the program and its arguments
+};
+int cmd_exec(const Context& ctx, const ExecOptions& opts);
+
+/// Prints the ssh_config blocks, or with `install` writes them to their file and includes it from ~/.ssh/config.
+int cmd_ssh_config(const Context& ctx, bool install);
+/// The install step of `ssh-config --install`, which `setup` runs too; prints what it changed.
+Status install_ssh_config(const Context& ctx, const config::Config& config);
+
 struct CloudInitOptions {
     std::optional<std::string> profile;      ///< whose Vault mount holds the CA (default: the first profile)
     std::vector<std::string> ca_key_files;   ///< keys from files instead of Vault
@@ -70,8 +97,5 @@ int cmd_ca(const Context& ctx, const CaOptions& opts);
 int cmd_completion(CLI::App& app, const std::string& shell);
 
 int cmd_setup(const Context& ctx);
-/// `Host` blocks for ~/.ssh/config: each profile's host patterns, with IdentityAgent set to that
-/// profile's own agent socket under `runtime_dir`.
-std::string ssh_config_advice(const config::Config& config, const std::string& runtime_dir);
 
 }  // namespace sshcert::client

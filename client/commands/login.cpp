@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // sshcert login: hands credentials to the daemon, which logs in to Vault and
 // keeps the token in memory only.
-#include <openssl/crypto.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -63,12 +62,12 @@ int cmd_login(const Context& ctx, const LoginOptions& opts) {
     }
     if (!secret) return fail(secret.error());
     request["secret"] = *secret;
-    OPENSSL_cleanse(secret->data(), secret->size());
+    wipe(secret->data(), secret->size());
 
     auto message = control::make_request(control::op::kLogin, std::move(request));
     auto reply = ctx.daemon.call(message);
     auto& sent = message["secret"].get_ref<std::string&>();
-    OPENSSL_cleanse(sent.data(), sent.size());
+    wipe(sent.data(), sent.size());
     if (!reply) return fail(reply.error());
     auto token = control::token_summary_from_json(*reply);
     if (!token) return fail(token.error());

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // sshcert setup: enables and starts sshcertd's socket units in the user's
-// systemd manager, checks that the daemon answers, and prints the
-// ~/.ssh/config lines that let plain ssh use the agent.
+// systemd manager, checks that the daemon answers, and installs the ssh_config
+// blocks that give plain ssh its certificates (sshcert ssh-config --install).
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -34,15 +34,6 @@ Result<int> run_program(std::vector<std::string> argv) {
 
 }  // namespace
 
-std::string ssh_config_advice(const config::Config& config, const std::string& runtime_dir) {
-    // Each profile's own socket offers only its certificate, so a server is never shown keys it would refuse.
-    std::string out;
-    for (const auto& p : config.profiles)
-        out += "# sshcert profile " + p.name + "\nHost " + join(p.hosts, " ") + "\n    IdentityAgent " +
-               config::profile_agent_socket_path(runtime_dir, p.name) + "\n";
-    return out;
-}
-
 int cmd_setup(const Context& ctx) {
     auto config = ctx.load_config();
     if (!config) return fail(config.error());
@@ -52,7 +43,7 @@ int cmd_setup(const Context& ctx) {
     if (!rc || *rc != 0)
         return fail({Errc::InvalidArgument, "`" + join(enable, " ") + "` " + (rc ? "failed" : "could not run: " + rc.error().message) +
                                                 "; setup needs the sshcertd package's user units and a systemd user manager. "
-                                                "Without them, start the daemon with `sshcertd &`"});
+                                                "Without them, start the daemon with `sshcertd &`, and run `sshcert ssh-config --install` for plain ssh"});
     std::cout << "Enabled sshcertd.socket and sshcertd-control.socket: systemd starts sshcertd when it is first needed, "
                  "now and at every login.\n";
     auto status = ctx.daemon.call(control::make_request(control::op::kStatus));
@@ -65,14 +56,12 @@ int cmd_setup(const Context& ctx) {
 
     if (config->profiles.empty()) {
         std::cout << "No [[profile]] is configured yet" << (config->source.empty() ? "" : " in " + config->source)
-                  << "; add one (see sshcert.toml(5)) and run `sshcert setup` again for the ~/.ssh/config lines.\n";
+                  << "; add one (see sshcert.toml(5)) and run `sshcert setup` again for plain ssh to get certificates.\n";
         return 0;
     }
-    std::cout << "For plain ssh, scp, rsync and git to use sshcert's certificates, put these lines near the top of\n"
-                 "~/.ssh/config (ssh keeps the first IdentityAgent it reads, and these hosts then see only sshcert's agent):\n\n"
-              << ssh_config_advice(*config, ctx.daemon.runtime_dir())
-              << "\nPlain ssh can use only the certificates the agent holds: after `sshcert login`, `sshcert ssh HOST`\n"
-                 "fetches one for HOST's profile whenever needed.\n";
+    if (auto st = install_ssh_config(ctx, *config); !st) return fail(st.error());
+    std::cout << "\nPlain ssh, scp, sftp, rsync and git now get certificates for these profiles' hosts: ssh runs\n"
+                 "`sshcert ensure` for them (after `sshcert login`; `sshcert ssh-config` shows the blocks).\n";
     return 0;
 }
 

@@ -25,7 +25,8 @@ std::string ssh_program(const config::Getenv& getenv) {
 }
 
 /// The user ssh would log in as when the command line names none: `ssh -G`
-/// evaluates ssh_config (User, Match) without connecting.
+/// evaluates ssh_config (User, Match) without connecting. Its stderr is dropped:
+/// the ssh run next says the same (a config error, or why `sshcert ensure` failed).
 std::string effective_user(const std::string& ssh, const std::vector<std::string>& args, std::size_t dest_index) {
     std::vector<std::string> g{ssh, "-G"};
     g.insert(g.end(), args.begin(), args.begin() + static_cast<std::ptrdiff_t>(dest_index) + 1);
@@ -34,6 +35,7 @@ std::string effective_user(const std::string& ssh, const std::vector<std::string
     pid_t pid = ::fork();
     if (pid == 0) {
         ::dup2(pipefd[1], STDOUT_FILENO);
+        if (int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC); null >= 0) ::dup2(null, STDERR_FILENO);
         std::vector<char*> argv;
         for (auto& s : g) argv.push_back(s.data());
         argv.push_back(nullptr);
@@ -68,21 +70,10 @@ int cmd_ssh(const Context& ctx, const SshOptions& opts) {
     std::string ssh = ssh_program(ctx.getenv);
     std::string user = target->user ? *target->user : effective_user(ssh, opts.ssh_args, target->destination_index);
 
-    control::Json request{{"host", target->host}, {"user", user}};
-    if (opts.profile) request["profile"] = *opts.profile;
-    auto ensure = control::make_request(control::op::kEnsure, std::move(request));
-    auto reply = ctx.daemon.call(ensure);
-    // Not logged in (or the token expired) at a terminal: log in as `sshcert login` would, then go on.
-    if (!reply && reply.error().code == Errc::NotLoggedIn && ::isatty(STDIN_FILENO) && ::isatty(STDERR_FILENO)) {
-        std::cerr << "sshcert: " << reply.error().message << "; logging in now\n";
-        if (int rc = cmd_login(ctx, LoginOptions{.report_on_stderr = true}); rc != 0) return rc;
-        reply = ctx.daemon.call(ensure);
-    }
-    if (!reply) return fail(reply.error());
-    if (auto w = reply->find("warnings"); w != reply->end() && w->is_array())
-        for (const auto& line : *w)
-            if (line.is_string()) std::cerr << "sshcert: warning: " << line.get<std::string>() << "\n";
-    std::string agent_socket = reply->value("agent_socket", "");
+    control::Json reply;
+    if (int rc = ensure_certificate(ctx, target->host, user, opts.profile, reply); rc != 0) return rc;
+    print_warnings(reply);
+    std::string agent_socket = reply.value("agent_socket", "");
     if (agent_socket.empty()) return fail({Errc::InvalidMessage, "sshcertd did not say where its agent socket is"});
 
     auto argv_strings = build_ssh_argv(ssh, agent_socket, opts.ssh_args);

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 // sshcert status: who the daemon is logged in as and which certificates it holds.
-#include <climits>
 #include <ctime>
 #include <iostream>
 
@@ -41,14 +40,8 @@ int cmd_status(const Context& ctx, bool json) {
     for (const auto& j : certs) {
         auto c = control::cert_summary_from_json(j);
         if (!c) return fail(c.error());
-        bool forever = c->valid_before > static_cast<std::uint64_t>(INT64_MAX);
         std::cout << "  " << c->profile << ": " << c->key_type << " for " << join(c->principals, ", ") << ", serial "
-                  << c->serial << ", "
-                  << (forever ? "valid forever"
-                              : "valid until " + format_time(c->valid_before) + " (" +
-                                    format_duration(static_cast<std::int64_t>(c->valid_before - std::min(now, c->valid_before))) +
-                                    " left)")
-                  << "\n"
+                  << c->serial << ", " << describe_validity(c->valid_before, now) << "\n"
                   << "    key id " << c->key_id << ", " << c->fingerprint << "\n"
                   << "    agent " << j.value("agent_socket", "") << ": " << j.value("signatures", 0) << " signature(s) on "
                   << j.value("connections", 0) << " connection(s)\n";

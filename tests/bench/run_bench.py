@@ -17,7 +17,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
-from harness import BUILD_DIR, LOGIN_USER, PASSWORD, Daemon, Vault, make_workdir, profile_toml, stop_process, wait_for  # noqa: E402
+from bench_daemon import logged_in_daemon  # noqa: E402
+from harness import BUILD_DIR, LOGIN_USER, stop_process, wait_for  # noqa: E402
 
 KEYGEN = {"ed25519": ["-t", "ed25519"], "ecdsa-p256": ["-t", "ecdsa", "-b", "256"],
           "ecdsa-p384": ["-t", "ecdsa", "-b", "384"], "rsa-3072": ["-t", "rsa", "-b", "3072"],
@@ -45,24 +46,14 @@ def main():
     args = parser.parse_args()
     bench = os.path.join(BUILD_DIR, "tests", "bench", "agent_bench")
 
-    cleanups, work = [], make_workdir()
-    cleanup = lambda fn, *a: cleanups.append(lambda: fn(*a))  # noqa: E731  (addCleanup's signature)
-    try:
-        vault = Vault(work, cleanup)
-        vault.enable_ssh("ssh")
-        vault.write_role("ssh", "bench", allowed_users=LOGIN_USER, ttl="1h")
-        vault.write_policy("bench", 'path "ssh/sign/*" { capabilities = ["update"] }')
-        vault.enable_userpass("userpass")
-        vault.add_user("userpass", "bench", PASSWORD, ["bench"])
-        d = Daemon(work, vault.addr, profile_toml("bench", ["*"], "bench", key_type=args.key_type), cleanup)
-        d.sshcert("login", "--method", "userpass", "--username", "bench", "--password-stdin", input=PASSWORD + "\n")
+    with logged_in_daemon(["*"], key_type=args.key_type) as (d, work, cleanup):
         reply = control(d.control_socket, {"op": "ensure", "host": "bench", "user": LOGIN_USER})
         assert reply["ok"], reply
 
         agent_sock = os.path.join(work, "ssh-agent.sock")
         agent = subprocess.Popen(["ssh-agent", "-D", "-a", agent_sock], stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
-        cleanups.append(lambda: stop_process(agent))
+        cleanup(stop_process, agent)
         wait_for(lambda: os.path.exists(agent_sock), "ssh-agent", proc=agent)
         key = os.path.join(work, "id_bench")
         subprocess.run(["ssh-keygen", "-q", *KEYGEN[args.key_type], "-N", "", "-f", key], check=True)
@@ -75,10 +66,6 @@ def main():
             for clients in (1, 4):
                 r = run(bench, sock, clients, args.requests)
                 print(f"{name:<28}{clients:>8}{float(r['p50_us']):>10.1f}{float(r['p99_us']):>10.1f}{int(r['per_second']):>10}")
-    finally:
-        for c in reversed(cleanups):
-            c()
-        subprocess.run(["rm", "-rf", work])
 
 
 if __name__ == "__main__":

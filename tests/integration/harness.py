@@ -8,10 +8,13 @@ Vault is configured only through its real HTTP API, so the same setup runs
 against a real server.
 """
 
+import fcntl
 import getpass
 import json
 import os
+import pty
 import re
+import select
 import shutil
 import signal
 import socket
@@ -19,6 +22,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 import urllib.error
 import unittest
@@ -82,6 +86,38 @@ def stop_process(proc, timeout=5.0):
     except subprocess.TimeoutExpired:
         proc.kill()
         return proc.wait()
+
+
+def run_in_terminal(argv, env, answers=None, timeout=30, stdin=None):
+    """Runs argv with a pseudo-terminal as its controlling terminal and its stdout and stderr (and stdin,
+    unless `stdin` is given: subprocess.DEVNULL is what ssh gives a Match exec command), typing each
+    answer when its prompt appears; returns everything the terminal showed and the exit status. A
+    program still running at the timeout is stopped by PID."""
+    main, sub = pty.openpty()
+    proc = subprocess.Popen(argv, stdin=sub if stdin is None else stdin, stdout=sub, stderr=sub, env=env,
+                            start_new_session=True, preexec_fn=lambda: fcntl.ioctl(2, termios.TIOCSCTTY, 0))
+    os.close(sub)
+    shown, pending, deadline = b"", dict(answers or {}), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:
+                break  # the terminal closed: the program is done
+            if not chunk:
+                break
+            shown += chunk
+            for prompt in [p for p in pending if p in shown]:
+                os.write(main, pending.pop(prompt))
+        elif proc.poll() is not None:
+            break
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        stop_process(proc)
+    os.close(main)
+    return shown.decode(errors="replace"), proc.returncode
 
 
 class VaultError(Exception):
@@ -253,9 +289,9 @@ PASSWORD = "correct horse battery staple"
 class LoginSetup:
     """What the login journey needs: a Vault with an SSH CA at mount ssh-<suffix>, role "dev"
     signing for `allowed_users`, policy ssh-user-<suffix> allowing it, userpass user alice with
-    PASSWORD at userpass-<suffix>, and an sshd trusting the CA."""
+    PASSWORD at userpass-<suffix>, and an sshd trusting the CA, with `sshd_config` added to its configuration."""
 
-    def __init__(self, workdir, cleanup, allowed_users=LOGIN_USER, **role_options):
+    def __init__(self, workdir, cleanup, allowed_users=LOGIN_USER, sshd_config="", **role_options):
         self.vault = v = Vault(workdir, cleanup)
         self.mount = f"ssh-{v.suffix}"
         self.userpass = f"userpass-{v.suffix}"
@@ -266,13 +302,15 @@ class LoginSetup:
         v.write_policy(self.policy, f'path "{self.mount}/sign/*" {{ capabilities = ["create", "update"] }}')
         v.enable_userpass(self.userpass)
         v.add_user(self.userpass, "alice", PASSWORD, [self.policy])
-        self.sshd = Sshd(workdir, [self.ca_key], cleanup)
+        self.sshd = Sshd(workdir, [self.ca_key], cleanup, extra_config=sshd_config)
 
-    def config_toml(self, profiles=None):
-        """A config that logs in as alice by default, with profile "local" for 127.0.0.1 unless given others."""
+    def config_toml(self, profiles=None, username=None):
+        """A config that logs in with userpass (as `username`, else $USER, by default), with profile "local"
+        for 127.0.0.1 unless given others."""
         if profiles is None:
             profiles = profile_toml("local", ["127.0.0.1", "localhost"], "dev", mount=self.mount)
-        return f'[auth]\nmethod = "userpass"\nmount = "{self.userpass}"\n\n' + profiles
+        user = f'username = "{username}"\n' if username else ""
+        return f'[auth]\nmethod = "userpass"\n{user}mount = "{self.userpass}"\n\n' + profiles
 
 
 class Daemon:
@@ -441,19 +479,22 @@ class Workdir:
 
 class VaultSshTestCase(unittest.TestCase):
     """A LoginSetup shared by a test class (role "dev" signs for the login user and "deploy"),
-    and a fresh sshcertd per test."""
+    and a fresh sshcertd per test. `sshd_config` is added to the sshd's configuration."""
+
+    sshd_config = ""
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = class_workdir(cls)
-        cls.fixture = f = LoginSetup(cls.tmp, cls.addClassCleanup, allowed_users=f"{LOGIN_USER},deploy", max_ttl="1h")
+        cls.fixture = f = LoginSetup(cls.tmp, cls.addClassCleanup, allowed_users=f"{LOGIN_USER},deploy", max_ttl="1h",
+                                     sshd_config=cls.sshd_config)
         cls.vault, cls.mount, cls.userpass, cls.ca_key, cls.sshd = f.vault, f.mount, f.userpass, f.ca_key, f.sshd
 
     def setUp(self):
         self.work = Workdir(self)
 
-    def daemon(self, profiles=None, **kwargs):
-        return Daemon(self.work.path, self.vault.addr, self.fixture.config_toml(profiles), self.work.cleanup, **kwargs)
+    def daemon(self, profiles=None, username=None, **kwargs):
+        return Daemon(self.work.path, self.vault.addr, self.fixture.config_toml(profiles, username), self.work.cleanup, **kwargs)
 
     def login(self, d, password=PASSWORD, user="alice"):
         return d.sshcert("login", "--username", user, "--password-stdin", input=password + "\n")

@@ -2,46 +2,15 @@
 """The first user journey end to end: log in to Vault, get a Vault-signed
 certificate, ssh into a real sshd that trusts only the Vault CA."""
 
-import fcntl
 import json
 import os
-import pty
 import re
-import select
 import subprocess
-import termios
 import time
 import unittest
 
 import harness
-from harness import LOGIN_USER, PASSWORD, SSHCERTD, VaultSshTestCase, free_port, profile_toml
-
-
-def run_in_terminal(argv, env, answers, timeout=30):
-    """Runs argv with a pseudo-terminal as its controlling terminal, typing each answer when its
-    prompt appears; returns everything the terminal showed."""
-    main, sub = pty.openpty()
-    proc = subprocess.Popen(argv, stdin=sub, stdout=sub, stderr=sub, env=env, start_new_session=True,
-                            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
-    os.close(sub)
-    shown, pending, deadline = b"", dict(answers), time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([main], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(main, 4096)
-            except OSError:
-                break  # the terminal closed: the program is done
-            if not chunk:
-                break
-            shown += chunk
-            for prompt in [p for p in pending if p in shown]:
-                os.write(main, pending.pop(prompt))
-        elif proc.poll() is not None:
-            break
-    proc.wait(timeout=5)
-    os.close(main)
-    return shown.decode(errors="replace")
+from harness import LOGIN_USER, PASSWORD, SSHCERTD, VaultSshTestCase, free_port, profile_toml, run_in_terminal
 
 
 class LoginAndSsh(VaultSshTestCase):
@@ -56,12 +25,8 @@ class LoginAndSsh(VaultSshTestCase):
         self.assertRegex(self.sshd.log(), r"Accepted publickey for \S+ from 127\.0\.0\.1 .*ED25519-CERT")
 
     def test_ssh_at_a_terminal_logs_in_first_and_never_echoes_the_password(self):
-        d = self.daemon()
-        with open(d.config_path) as f:
-            config = f.read().replace('method = "userpass"', 'method = "userpass"\nusername = "alice"')
-        with open(d.config_path, "w") as f:
-            f.write(config)
-        out = run_in_terminal([harness.SSHCERT, "ssh", *self.sshd.ssh_options(), f"{LOGIN_USER}@127.0.0.1", "echo remote-ok"],
+        d = self.daemon(username="alice")
+        out, _ = run_in_terminal([harness.SSHCERT, "ssh", *self.sshd.ssh_options(), f"{LOGIN_USER}@127.0.0.1", "echo remote-ok"],
                               d.env, answers={b"Vault password for alice": PASSWORD.encode() + b"\n"})
         self.assertIn("not logged in to Vault", out)
         self.assertIn("remote-ok", out)

@@ -106,7 +106,7 @@ class PackagingFiles(unittest.TestCase):
             self.assertIn(option, sshcertd_page)
 
     @unittest.skipUnless(os.path.exists(BASH_COMPLETION), "needs bash-completion")
-    def test_bash_completion_completes_verbs_option_values_and_ssh_arguments(self):
+    def test_bash_completion_completes_verbs_option_values_and_ssh_and_exec_arguments(self):
         script = f"""
 source {BASH_COMPLETION}
 source {os.path.join(COMPLETIONS, "sshcert")}
@@ -121,23 +121,27 @@ complete_line sshcert lo
 complete_line sshcert login --method ""
 complete_line sshcert -c /etc/ss completion ""
 complete_line sshcert ssh -o StrictHostK
+complete_line sshcert exec --profile prod -- ssh -o StrictHostK
+complete_line sshcert ssh-config --in
 """
         r = run("bash", "-c", script)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.splitlines(), ["login logout", "token userpass", "-h --help bash zsh",
-                                                 "StrictHostKeyChecking="])
+                                                 "StrictHostKeyChecking=", "StrictHostKeyChecking=", "--install"])
 
     @unittest.skipUnless(shutil.which("zsh"), "needs zsh")
-    def test_zsh_completion_completes_verbs_option_values_and_ssh_arguments(self):
+    def test_zsh_completion_completes_verbs_option_values_and_ssh_and_exec_arguments(self):
         driver = os.path.join(SOURCE_DIR, "tests", "integration", "zsh_complete.zsh")
 
         def complete(line):
             r = run("zsh", "-f", driver, COMPLETIONS, line)
             self.assertEqual(r.returncode, 0, r.stderr)
             return sorted(set(r.stdout.split()))
-        self.assertEqual(complete("sshcert "), ["ca", "cloud-init", "completion", "login", "logout", "setup", "ssh", "status", "version"])
+        self.assertEqual(complete("sshcert "), ["ca", "cloud-init", "completion", "ensure", "exec", "login", "logout", "setup", "ssh",
+                                                "ssh-config", "status", "version"])
         self.assertEqual(complete("sshcert login --method "), ["token", "userpass"])
         self.assertEqual(complete("sshcert ssh -o StrictHostK"), ["StrictHostKeyChecking"])
+        self.assertEqual(complete("sshcert exec -- ssh -o StrictHostK"), ["StrictHostKeyChecking"])
 
 
 @unittest.skipUnless(shutil.which("cpack") and shutil.which("dpkg-deb"), "needs cpack and dpkg")

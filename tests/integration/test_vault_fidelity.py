@@ -10,9 +10,8 @@ import subprocess
 import time
 import unittest
 
-from harness import (CONTROL_CHARACTERS, LOGIN_USER, PASSWORD, Daemon, Sshd, VaultSshTestCase, profile_toml, standin_only,
-                     stop_process)
-from test_login_ssh import run_in_terminal
+from harness import (CONTROL_CHARACTERS, LOGIN_USER, PASSWORD, Daemon, Sshd, VaultSshTestCase, profile_toml, run_in_terminal,
+                     standin_only, stop_process)
 
 
 
@@ -78,15 +77,11 @@ class VaultFidelity(VaultSshTestCase):
     def test_ssh_at_a_terminal_asks_for_a_new_login_when_vault_before_1_17_denies_a_dead_token(self):
         self.vault.set_faults(legacy_token_errors=True)
         token = self.vault.create_token([self.fixture.policy], ttl="1h")
-        d = self.daemon()
-        with open(d.config_path) as f:
-            config = f.read().replace('method = "userpass"', 'method = "userpass"\nusername = "alice"')
-        with open(d.config_path, "w") as f:
-            f.write(config)
+        d = self.daemon(username="alice")
         self.login_token(d, token)
         self.vault.api("POST", "auth/token/revoke", {"token": token})
-        shown = run_in_terminal([d.sshcert_path, "ssh", *self.sshd.ssh_options(), f"{LOGIN_USER}@127.0.0.1", "echo remote-ok"],
-                                d.env, answers={b"Vault password for alice": PASSWORD.encode() + b"\n"})
+        shown, _ = run_in_terminal([d.sshcert_path, "ssh", *self.sshd.ssh_options(), f"{LOGIN_USER}@127.0.0.1", "echo remote-ok"],
+                                   d.env, answers={b"Vault password for alice": PASSWORD.encode() + b"\n"})
         self.assertIn("Vault password for alice", shown)
         self.assertIn("remote-ok", shown)
         self.assertTrue(self.status(d)["logged_in"])

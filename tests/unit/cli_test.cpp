@@ -38,18 +38,23 @@ TEST_CASE("completion: bash completes every verb, each verb's options, and the c
     auto [rc, script] = run_cli({"completion", "bash"});
     REQUIRE(rc == 0);
     CHECK(script.find("complete -F _sshcert sshcert") != std::string::npos);
-    CHECK(script.find("'-h --help -c --config --version login status logout ssh cloud-init ca version completion setup'") != std::string::npos);
+    CHECK(script.find("'-h --help -c --config --version login status logout ssh ensure exec ssh-config cloud-init ca version completion setup'") !=
+          std::string::npos);
     CHECK(script.find("-m|--method) COMPREPLY=($(compgen -W 'token userpass' -- \"$cur\")); return ;;") != std::string::npos);
     CHECK(script.find("-c|--config) _filedir; return ;;") != std::string::npos);
     CHECK(script.find("'-h --help --json'") != std::string::npos);
     CHECK(script.find("ssh) _command_offset $i ;;") != std::string::npos);  // ssh's own completion takes over
+    // exec: its options, then past -- the command's own completion.
+    CHECK(script.find("[[ ${words[j]} == -- ]] && { _command_offset $((j + 1)); return; }") != std::string::npos);
+    CHECK(script.find("'-h --help --profile --'") != std::string::npos);
 }
 
 TEST_CASE("completion: zsh describes every verb and completes option values") {
     auto [rc, script] = run_cli({"completion", "zsh"});
     REQUIRE(rc == 0);
     CHECK(script.starts_with("#compdef sshcert\n"));
-    for (const char* verb : {"login", "status", "logout", "ssh", "cloud-init", "ca", "version", "completion", "setup"})
+    for (const char* verb : {"login", "status", "logout", "ssh", "ensure", "exec", "ssh-config", "cloud-init", "ca", "version", "completion",
+                             "setup"})
         CHECK_MESSAGE(script.find(std::string("                '") + verb + ":") != std::string::npos, verb);
     CHECK(script.find("{-m+,--method=}") != std::string::npos);
     CHECK(script.find(":method:(token userpass)'") != std::string::npos);
@@ -73,25 +78,4 @@ TEST_CASE("daemon start command: the socket unit only where systemd runs and the
     CHECK(msg == "sshcertd is not running (Connection refused at /run/user/1/sshcert/control.sock). Start it with "
                  "`systemctl --user start sshcertd.socket sshcertd-control.socket`, or run `sshcert setup` once to have it start at every login");
     CHECK(daemon_not_running_message("/s", "x", "sshcertd &").ends_with("Start it with `sshcertd &`"));
-}
-
-TEST_CASE("setup: one Host block per profile, with its patterns as written, pointing at the agent socket") {
-    auto c = config::parse(R"(
-[[profile]]
-name = "prod"
-hosts = ["*.prod.example.com", "10.20.*", "!bastion.prod.example.com"]
-role = "prod"
-[[profile]]
-name = "dev"
-hosts = ["*"]
-role = "dev"
-)", "c.toml");
-    REQUIRE(c.ok());
-    CHECK(ssh_config_advice(*c, "/run/user/1000/sshcert") ==
-          "# sshcert profile prod\n"
-          "Host *.prod.example.com 10.20.* !bastion.prod.example.com\n"
-          "    IdentityAgent /run/user/1000/sshcert/agent-prod.sock\n"
-          "# sshcert profile dev\n"
-          "Host *\n"
-          "    IdentityAgent /run/user/1000/sshcert/agent-dev.sock\n");
 }

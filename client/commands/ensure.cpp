@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+// sshcert ensure: makes sure the daemon holds a valid certificate for a host
+// and remote user. ssh_config's Match exec runs it (sshcert ssh-config), so it
+// is one control round trip and never prompts without a terminal: ssh gives
+// the command /dev/null as stdin, and its stderr, where a failure's one line
+// shows above ssh's own "Permission denied".
+#include <unistd.h>
+
+#include <ctime>
+#include <iostream>
+
+#include "commands.hpp"
+#include "format.hpp"
+
+namespace sshcert::client {
+
+int ensure_certificate(const Context& ctx, const std::string& host, const std::string& user,
+                       const std::optional<std::string>& profile, control::Json& reply) {
+    control::Json request{{"host", host}, {"user", user}};
+    if (profile) request["profile"] = *profile;
+    auto ensure = control::make_request(control::op::kEnsure, std::move(request));
+    auto result = ctx.daemon.call(ensure);
+    // Not logged in (or the token expired) at a terminal: log in as `sshcert login` would, then go on.
+    if (!result && result.error().code == Errc::NotLoggedIn && ::isatty(STDIN_FILENO) && ::isatty(STDERR_FILENO)) {
+        std::cerr << "sshcert: " << result.error().message << "; logging in now\n";
+        if (int rc = cmd_login(ctx, LoginOptions{.report_on_stderr = true}); rc != 0) return rc;
+        result = ctx.daemon.call(ensure);
+    }
+    if (!result) return fail(result.error());
+    reply = std::move(*result);
+    return 0;
+}
+
+void print_warnings(const control::Json& ensure_reply) {
+    if (auto w = ensure_reply.find("warnings"); w != ensure_reply.end() && w->is_array())
+        for (const auto& line : *w)
+            if (line.is_string()) std::cerr << "sshcert: warning: " << line.get<std::string>() << "\n";
+}
+
+int cmd_ensure(const Context& ctx, const EnsureOptions& opts) {
+    control::Json reply;
+    if (int rc = ensure_certificate(ctx, opts.host, opts.user, opts.profile, reply); rc != 0) return rc;
+    if (opts.quiet) return 0;
+    print_warnings(reply);
+    auto cert = control::cert_summary_from_json(reply.value("certificate", control::Json::object()));
+    if (!cert) return fail(cert.error());
+    std::cout << cert->profile << ": " << cert->key_type << " certificate for " << join(cert->principals, ", ") << ", "
+              << describe_validity(cert->valid_before, static_cast<std::uint64_t>(std::time(nullptr))) << ", "
+              << (reply.value("reused", false) ? "held already" : "new from Vault") << "; agent " << reply.value("agent_socket", "")
+              << "\n";
+    return 0;
+}
+
+}  // namespace sshcert::client
