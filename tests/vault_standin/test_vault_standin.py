@@ -1241,5 +1241,85 @@ class PersistenceTest(unittest.TestCase):
                          200)
 
 
+BIND_FAILED = "ldap operation failed: failed to bind as user"
+
+
+class LdapTest(StandinTestCase):
+    """The ldap auth method; its directory is set through the admin API."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.configure(
+            ("sys/auth/ldap", {"type": "ldap"}),
+            ("sys/auth/bare", {"type": "ldap"}),
+            ("auth/ldap/config", {"url": "ldap://127.0.0.1", "userdn": "ou=users,dc=example,dc=com",
+                                  "groupdn": "ou=groups,dc=example,dc=com", "bindpass": "directory-admin",
+                                  "token_policies": "base", "token_ttl": "2h"}),
+            ("auth/ldap/groups/devs", {"policies": "ssh-users"}),
+            ("auth/ldap/groups/local", {"policies": "local-group"}),
+            ("auth/ldap/users/alice", {"groups": "local", "policies": "alice-own"}))
+        for user, password, groups in (("alice", "pw", ["Devs"]), ("loner", "pw", [])):
+            result = cls.server.request("POST", "/_standin/ldap_directory",
+                                        {"mount": "ldap", "username": user, "password": password,
+                                         "groups": groups})
+            assert result.status == 204, result.text
+
+    def test_login_gets_policies_from_config_groups_and_user(self):
+        result = self.login("%20Alice%20", "pw", mount="ldap")  # trimmed and lower-cased, as Vault does
+        self.assertEqual(result.status, 200, result.text)
+        auth = result.json["auth"]
+        self.assertEqual(auth["policies"], ["alice-own", "base", "default", "local-group", "ssh-users"])
+        self.assertEqual(auth["metadata"], {"username": "alice"})
+        self.assertEqual(auth["lease_duration"], 7200)
+        self.assertIsNone(result.json["warnings"])
+        data = self.ok("GET", "auth/token/lookup-self", token=auth["client_token"]).json["data"]
+        self.assertEqual((data["display_name"], data["path"]), ("ldap-alice", "auth/ldap/login/ Alice "))
+
+    def test_a_user_without_directory_groups_gets_vaults_warning(self):
+        result = self.login("loner", "pw", mount="ldap")
+        self.assertEqual(result.status, 200, result.text)
+        self.assertEqual(result.json["warnings"], ['no LDAP groups found in groupDN "ou=groups,dc=example,dc=com"; '
+                                                   "only policies from locally-defined groups available"])
+
+    def test_failed_binds_and_empty_passwords(self):
+        for user, password in (("alice", "wrong"), ("nobody", "pw")):
+            result = self.login(user, password, mount="ldap")
+            self.assertEqual((result.status, result.errors), (400, [BIND_FAILED]))
+        empty = self.login("alice", "", mount="ldap")
+        self.assertEqual((empty.status, empty.errors),
+                         (400, ["password cannot be of zero length when passwordless binds are being denied"]))
+        unconfigured = self.login("alice", "pw", mount="bare")
+        self.assertEqual((unconfigured.status, unconfigured.errors), (400, ["auth method not configured"]))
+
+    def test_lockout_after_five_failed_binds(self):
+        self.server.request("POST", "/_standin/ldap_directory", {"mount": "ldap", "username": "carol", "password": "right"})
+        for _ in range(5):
+            self.assertEqual(self.login("carol", "wrong", mount="ldap").status, 400)
+        locked = self.login("carol", "right", mount="ldap")
+        self.assertEqual((locked.status, locked.errors), (403, ["permission denied"]))
+
+    def test_config_users_and_groups_read_back_without_the_bind_password(self):
+        config = self.ok("GET", "auth/ldap/config").json["data"]
+        self.assertEqual((config["url"], config["userattr"], config["token_policies"]), ("ldap://127.0.0.1", "cn", ["base"]))
+        self.assertNotIn("bindpass", config)
+        self.assertEqual(self.ok("GET", "auth/ldap/users/alice").json["data"], {"groups": "local", "policies": ["alice-own"]})
+        self.assertEqual(self.ok("GET", "auth/ldap/groups/devs").json["data"], {"policies": ["ssh-users"]})
+        self.assertEqual(self.call("LIST", "auth/ldap/groups").json["data"]["keys"], ["devs", "local"])
+
+    def test_directory_admin_refuses_a_mount_that_is_not_ldap(self):
+        result = self.admin("POST", "ldap_directory", {"mount": "nowhere", "username": "x", "password": "y"})
+        self.assertEqual((result.status, result.errors), (400, ["no ldap auth method at auth/nowhere/"]))
+
+    def test_renewal_stops_when_the_groups_policies_change(self):
+        token = self.login("alice", "pw", mount="ldap").json["auth"]["client_token"]
+        self.assertEqual(self.call("POST", "auth/token/renew-self", {}, token=token).status, 200)
+        self.ok("POST", "auth/ldap/groups/devs", {"policies": "ssh-users,more"})
+        self.addCleanup(self.ok, "POST", "auth/ldap/groups/devs", {"policies": "ssh-users"})
+        refused = self.call("POST", "auth/token/renew-self", {}, token=token)
+        self.assertEqual(refused.status, 500)
+        self.assertIn("policies have changed, not renewing", refused.errors[0])
+
+
 if __name__ == "__main__":
     unittest.main()

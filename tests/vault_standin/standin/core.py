@@ -15,13 +15,14 @@ from .acl import ACL, DEFAULT_POLICY, parse_policy
 from .framework import ErrorResponse, HandlerError, Request, UPDATE, VaultError
 from .gocompat import multierror
 from .identity import IdentityBackend, IdentityStore
+from .ldap import LdapBackend
 from .ssh_engine import SshBackend
 from .sys_backend import SysBackend, new_mount_entry
 from .tokens import PERMISSION_DENIED, TokenBackend, TokenStore
 from .userpass import UserpassBackend
 
 _SECRET_ENGINES = {"ssh": SshBackend}
-_AUTH_METHODS = {"userpass": UserpassBackend}
+_AUTH_METHODS = {"userpass": UserpassBackend, "ldap": LdapBackend}
 
 
 class Clock:

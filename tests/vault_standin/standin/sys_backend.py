@@ -2,7 +2,7 @@
 
 Enabling and disabling secrets engines (sys/mounts) and auth methods
 (sys/auth), and ACL policies (sys/policies/acl and the older sys/policy).
-Only "ssh" secrets engines and "userpass" auth methods can be enabled.
+Only "ssh" secrets engines and "userpass" and "ldap" auth methods can be enabled.
 """
 
 import uuid
@@ -11,8 +11,11 @@ from . import fields as f
 from .acl import DEFAULT_POLICY, PolicyError, parse_policy
 from .framework import (DELETE, LIST, READ, UPDATE, Backend, ErrorResponse, Path, Response)
 from .gocompat import Base64Error, go_base64_decode, parse_duration_seconds
+from .ldap import new_ldap_entry
 
 PROTECTED_MOUNTS = ("audit/", "auth/", "sys/", "cubbyhole/", "identity/")
+# What a new mount entry of each auth method type holds besides the common fields.
+_AUTH_ENTRIES = {"userpass": lambda: {"users": {}, "lockouts": {}}, "ldap": new_ldap_entry}
 BUILTIN_POLICIES = ("default", "root")
 VERSION = "1.21.1"
 
@@ -168,11 +171,11 @@ class SysBackend(Backend):
         if not data.get("type"):
             raise ErrorResponse("backend type must be specified as a string")
         _check_conflicts(["token/", *self.state["auth"]], path)
-        if data.get("type") != "userpass":
-            raise ErrorResponse(
-                f"the Vault stand-in does not implement auth method type \"{data.get('type')}\"")
-        entry = new_mount_entry("userpass", "auth_userpass", data.get("description"), config)
-        entry.update(users={}, lockouts={})
+        kind = data.get("type")
+        if kind not in _AUTH_ENTRIES:
+            raise ErrorResponse(f"the Vault stand-in does not implement auth method type \"{kind}\"")
+        entry = new_mount_entry(kind, f"auth_{kind}", data.get("description"), config)
+        entry.update(_AUTH_ENTRIES[kind]())
         self.state["auth"][path] = entry
 
     def disable_auth(self, _request, data):
