@@ -4,6 +4,7 @@ GET/DELETE /_standin/requests      the record of /v1 requests / clear it
 GET/POST/DELETE /_standin/faults   show / set (merge) / clear injected faults
 GET/POST /_standin/time_offset     show / set the clock offset in seconds
 POST /_standin/ldap_directory      set (or remove) a user of an ldap mount's directory
+GET/POST /_standin/mfa_pushes      MFA pushes waiting for the person / answer them
 """
 
 import json
@@ -34,6 +35,8 @@ class AdminApi:
             ("POST", "time_offset"): self._set_offset,
             ("PUT", "time_offset"): self._set_offset,
             ("POST", "ldap_directory"): self._set_directory_user,
+            ("GET", "mfa_pushes"): self._list_pushes,
+            ("POST", "mfa_pushes"): self._answer_pushes,
         }
 
     def serve(self, method, path, body):
@@ -97,3 +100,13 @@ class AdminApi:
             if self.core.store is not None:
                 self.core.store.save(self.core.state)
         return Reply(204)
+
+    def _list_pushes(self, _payload):
+        return json_reply(200, self.core.login_mfa.pending_pushes())
+
+    def _answer_pushes(self, payload):
+        """{"answer": "approve" | "reject" | "timeout", "id": <push id> (default: every push)}"""
+        if not isinstance(payload, dict):
+            raise ValueError('expected {"answer": "approve"}')
+        answered = self.core.login_mfa.answer_pushes(payload.get("answer"), payload.get("id"))
+        return json_reply(200, {"answered": answered})

@@ -161,7 +161,7 @@ def write_port_file(path, port):
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="vault_standin.py",
-        description="A HashiCorp Vault stand-in for tests (SSH CA, userpass, ldap, "
+        description="A HashiCorp Vault stand-in for tests (SSH CA, userpass, ldap, login MFA, "
                     "tokens, policies).")
     parser.add_argument("--port", type=int, default=0,
                         help="TCP port on 127.0.0.1; 0 picks a free one (default)")
@@ -214,6 +214,7 @@ def main(argv=None):
     while not stop.wait(0.1):
         pass
     faults.stop()
+    core.stop()
     server.shutdown()
     server.server_close()
     log("stopped")

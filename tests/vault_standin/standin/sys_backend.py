@@ -1,7 +1,8 @@
 """The sys/ endpoints tests use to configure the stand-in like a real Vault.
 
 Enabling and disabling secrets engines (sys/mounts) and auth methods
-(sys/auth), and ACL policies (sys/policies/acl and the older sys/policy).
+(sys/auth), ACL policies (sys/policies/acl and the older sys/policy), and the
+second step of a login subject to MFA (sys/mfa/validate, login_mfa.py).
 Only "ssh" secrets engines and "userpass" and "ldap" auth methods can be enabled.
 """
 
@@ -86,6 +87,7 @@ def _check_conflicts(existing_paths, path):
 class SysBackend(Backend):
     mount_type = "system"
     root_protected = ("auth/*",)
+    unauthenticated = ("mfa/validate",)
 
     def paths(self):
         policy_fields = {"name": f.Field(f.STRING), "policy": f.Field(f.STRING)}
@@ -104,6 +106,8 @@ class SysBackend(Backend):
             Path("policies/acl/(?P<name>.+)", policy_fields, policy_ops),
             Path("policy/?", {}, {READ: self.list_policies, LIST: self.list_policies}),
             Path("policy/(?P<name>.+)", {**policy_fields, "rules": f.Field(f.STRING)}, policy_ops),
+            Path("mfa/validate", {"mfa_request_id": f.Field(f.STRING), "mfa_payload": f.Field(f.MAP)},
+                 {UPDATE: lambda request, data: self.core.login_mfa.validate(request, data)}),
         ]
 
     @property
