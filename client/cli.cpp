@@ -83,6 +83,9 @@ int run(int argc, char** argv) {
     login_cmd->add_option("-u,--username", login.username, "userpass user (default: [auth] username, else $USER)");
     login_cmd->add_flag("--token-stdin", login.token_stdin, "read the token from standard input");
     login_cmd->add_flag("--password-stdin", login.password_stdin, "read the password from standard input");
+    login_cmd->add_option("--mfa-passcode", login.mfa_passcode,
+                          "answer Vault's login MFA with this one-time passcode instead of asking for it")
+        ->type_name("CODE");
 
     bool status_json = false;
     auto* status_cmd = app.add_subcommand("status", "show the Vault login and the certificates held");

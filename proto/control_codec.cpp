@@ -139,4 +139,24 @@ Result<TokenSummary> token_summary_from_json(const Json& j) {
     return t;
 }
 
+Json to_json(const LoginChallenge& c) {
+    Json j{{"id", c.id},         {"kind", c.kind},     {"factor", c.factor},
+           {"factor_name", c.factor_name}, {"prompt", c.prompt}, {"expires_in_seconds", c.expires_in_seconds}};
+    if (!c.retry_error.empty()) j["retry_error"] = c.retry_error;
+    return j;
+}
+
+Result<LoginChallenge> login_challenge_from_json(const Json& j) {
+    FieldReader f(j);
+    LoginChallenge c{.id = f.string("id"),
+                     .kind = f.string("kind"),
+                     .factor = f.string("factor"),
+                     .factor_name = f.string("factor_name"),
+                     .prompt = f.string("prompt"),
+                     .expires_in_seconds = f.integer("expires_in_seconds"),
+                     .retry_error = f.optional_string("retry_error").value_or("")};
+    if (f.error()) return *f.error();
+    return c;
+}
+
 }  // namespace sshcert::control

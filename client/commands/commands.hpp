@@ -36,6 +36,7 @@ struct LoginOptions {
     std::string username;     ///< userpass user; default from [auth] username, then $USER
     bool token_stdin = false;
     bool password_stdin = false;
+    std::optional<std::string> mfa_passcode;  ///< answers Vault's first MFA passcode question instead of a prompt
     bool report_on_stderr = false;  ///< when logging in on the way to something else (sshcert ssh)
 };
 int cmd_login(const Context& ctx, const LoginOptions& opts);
