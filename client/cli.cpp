@@ -77,10 +77,10 @@ int run(int argc, char** argv) {
 
     LoginOptions login;
     auto* login_cmd = app.add_subcommand("login", "log in to Vault; the daemon keeps the token in memory");
-    login_cmd->add_option("-m,--method", login.method, "token or userpass (default: [auth] method, else token)")
-        ->check(CLI::IsMember({"token", "userpass"}));
+    login_cmd->add_option("-m,--method", login.method, "token, userpass or ldap (default: [auth] method, else token)")
+        ->check(CLI::IsMember({"token", "userpass", "ldap"}));
     login_cmd->add_option("--mount", login.mount, "auth mount path (default: the method's name)");
-    login_cmd->add_option("-u,--username", login.username, "userpass user (default: [auth] username, else $USER)");
+    login_cmd->add_option("-u,--username", login.username, "userpass or ldap user (default: [auth] username, else $USER)");
     login_cmd->add_flag("--token-stdin", login.token_stdin, "read the token from standard input");
     login_cmd->add_flag("--password-stdin", login.password_stdin, "read the password from standard input");
     login_cmd->add_option("--mfa-passcode", login.mfa_passcode,

@@ -31,9 +31,9 @@ int fail(const Error& e);
 int exit_status(Errc code);
 
 struct LoginOptions {
-    std::string method;       ///< token | userpass; default from [auth] method
+    std::string method;       ///< token | userpass | ldap; default from [auth] method
     std::string mount;        ///< auth mount; default from [auth] mount
-    std::string username;     ///< userpass user; default from [auth] username, then $USER
+    std::string username;     ///< userpass and ldap user; default from [auth] username, then $USER
     bool token_stdin = false;
     bool password_stdin = false;
     std::optional<std::string> mfa_passcode;  ///< answers Vault's first MFA passcode question instead of a prompt

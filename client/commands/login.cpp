@@ -125,7 +125,7 @@ int cmd_login(const Context& ctx, const LoginOptions& opts) {
     Result<std::string> secret = std::string();
     if (method == "token") {
         secret = find_token(ctx, opts);
-    } else if (method == "userpass") {
+    } else if (method == "userpass" || method == "ldap") {
         std::string user = !opts.username.empty() ? opts.username
                            : !config->auth.username.empty() ? config->auth.username
                                                             : local_user(ctx.getenv);
@@ -133,7 +133,7 @@ int cmd_login(const Context& ctx, const LoginOptions& opts) {
         secret = opts.password_stdin ? read_secret_line_from_stdin("password")
                                      : prompt_secret("Vault password for " + user + " (" + (mount.empty() ? method : mount) + "): ");
     } else {
-        return fail({Errc::InvalidArgument, "unknown login method '" + method + "' (use token or userpass)"});
+        return fail({Errc::InvalidArgument, "unknown login method '" + method + "' (use token, userpass or ldap)"});
     }
     if (!secret) return fail(secret.error());
     request["secret"] = *secret;

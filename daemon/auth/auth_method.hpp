@@ -27,7 +27,7 @@ namespace sshcert {
 inline constexpr std::chrono::seconds kMaxChallengeLifetime{300};
 
 struct LoginRequest {
-    std::string method;    ///< "token" or "userpass"
+    std::string method;    ///< "token", "userpass" or "ldap"
     std::string mount;     ///< auth mount; empty for the method's default
     std::string username;  ///< for password methods
     SecretString secret;   ///< the token or password
@@ -75,7 +75,7 @@ public:
 
 /// The method registered under `name`, or nullptr.
 const AuthMethod* find_auth_method(std::string_view name);
-/// "token, userpass": for error messages.
+/// "token, userpass, ldap": for error messages.
 std::string auth_method_names();
 
 }  // namespace sshcert

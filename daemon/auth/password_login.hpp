@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Methods that log in with a user name and a password: POST
-// auth/<mount>/login/<username> {"password": ...}, userpass and any method
-// Vault serves the same way; only their names (and default mounts) differ.
-// Vault may answer with a login MFA requirement (login_mfa.hpp).
+// auth/<mount>/login/<username> {"password": ...}. userpass and ldap send the
+// same request and get the same reply; only their names (and default mounts)
+// differ. Vault may answer with a login MFA requirement (login_mfa.hpp).
 #pragma once
 
 #include "auth_method.hpp"

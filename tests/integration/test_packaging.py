@@ -124,7 +124,7 @@ complete_line sshcert ssh -o StrictHostK
 """
         r = run("bash", "-c", script)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout.splitlines(), ["login logout", "token userpass", "-h --help bash zsh",
+        self.assertEqual(r.stdout.splitlines(), ["login logout", "token userpass ldap", "-h --help bash zsh",
                                                  "StrictHostKeyChecking="])
 
     @unittest.skipUnless(shutil.which("zsh"), "needs zsh")
@@ -136,7 +136,7 @@ complete_line sshcert ssh -o StrictHostK
             self.assertEqual(r.returncode, 0, r.stderr)
             return sorted(set(r.stdout.split()))
         self.assertEqual(complete("sshcert "), ["ca", "cloud-init", "completion", "login", "logout", "setup", "ssh", "status", "version"])
-        self.assertEqual(complete("sshcert login --method "), ["token", "userpass"])
+        self.assertEqual(complete("sshcert login --method "), ["ldap", "token", "userpass"])
         self.assertEqual(complete("sshcert ssh -o StrictHostK"), ["StrictHostKeyChecking"])
 
 

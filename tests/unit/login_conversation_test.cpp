@@ -59,7 +59,7 @@ struct Answer {
 struct Conversation : Harness {
     /// A login whose reply is `vault_reply`: its first step.
     control::LoginChallenge start(const std::string& vault_reply, std::chrono::seconds lifetime = 300s,
-                                  std::string method = "userpass") {
+                                  std::string method = "ldap") {
         transport->push(http_reply(200, vault_reply));
         Answer a;
         keeper.login(LoginRequest{.method = std::move(method),
@@ -96,7 +96,7 @@ TEST_CASE("login MFA: a requirement in the login reply is a passcode question; t
     CHECK(c.prompt.find("passcode") != std::string::npos);
     CHECK(c.expires_in_seconds >= 299);
     CHECK(c.id.size() == 32);
-    CHECK(h.sent_to("/v1/auth/userpass/login/alice") == 1);
+    CHECK(h.sent_to("/v1/auth/ldap/login/alice") == 1);
     CHECK(h.sent_to("/lookup-self") == 0);  // no token yet
     CHECK_FALSE(h.keeper.active());
     CHECK(h.keeper.pending_logins() == 1);
@@ -271,4 +271,23 @@ TEST_CASE("login MFA: logout forgets pending logins and tells an answer under wa
     h.settle();
     CHECK_FALSE(h.keeper.active());
     CHECK(h.sent_to("/v1/auth/token/revoke-self") == 1);
+}
+
+TEST_CASE("ldap logs in at auth/<mount>/login/<user> like userpass, its mount configurable") {
+    Conversation h;
+    h.transport->push(http_reply(200, login_reply(3600)));
+    h.transport->push(http_reply(200, lookup_reply(3600)));
+    Answer a;
+    h.keeper.login(LoginRequest{.method = "ldap", .mount = "corp/ldap", .username = "alice@example.com", .secret = SecretString("pw")},
+                   a.sink());
+    h.settle();
+    REQUIRE(as_token(a.reply()));
+    CHECK(h.sent_to("/v1/auth/corp/ldap/login/alice%40example.com") == 1);
+    CHECK(h.body_sent_to("/login/alice%40example.com") == Json{{"password", "pw"}});
+
+    h.transport->push(vault_error(400, "ldap operation failed: failed to bind as user"));
+    Answer wrong;
+    h.keeper.login(LoginRequest{.method = "ldap", .username = "alice", .secret = SecretString("bad")}, wrong.sink());
+    h.settle();
+    CHECK(wrong.error().message == "Vault rejected the login of 'alice' at auth/ldap: ldap operation failed: failed to bind as user");
 }

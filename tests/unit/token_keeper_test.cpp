@@ -194,4 +194,5 @@ TEST_CASE("token keeper: an unknown method is refused, naming the ones there are
     REQUIRE(out.has_value());
     REQUIRE_FALSE(*out);
     CHECK(out->error().message.find("userpass") != std::string::npos);
+    CHECK(out->error().message.find("ldap") != std::string::npos);
 }
