@@ -102,6 +102,11 @@ bool FieldReader::boolean(const char* key) {
     return v ? v->get<bool>() : false;
 }
 
+std::optional<bool> FieldReader::optional_boolean(const char* key) {
+    if (!obj_.is_object() || !obj_.contains(key) || obj_.at(key).is_null()) return std::nullopt;
+    return boolean(key);
+}
+
 Json to_json(const CertSummary& c) {
     return Json{{"profile", c.profile},         {"key_type", c.key_type},         {"fingerprint", c.fingerprint},
                 {"key_id", c.key_id},           {"serial", c.serial},             {"principals", c.principals},

@@ -56,6 +56,7 @@ public:
     std::vector<std::string> strings(const char* key);
     std::int64_t integer(const char* key);
     bool boolean(const char* key);
+    std::optional<bool> optional_boolean(const char* key);
 
     const std::optional<Error>& error() const { return error_; }
 

@@ -42,7 +42,8 @@ struct LoginOptions {
 int cmd_login(const Context& ctx, const LoginOptions& opts);
 
 int cmd_status(const Context& ctx, bool json);
-int cmd_logout(const Context& ctx);
+/// `revoke`: revoke the token even when the user brought it (VAULT_TOKEN, a token helper).
+int cmd_logout(const Context& ctx, bool revoke);
 
 struct SshOptions {
     std::optional<std::string> profile;  ///< --profile, overrides host matching

@@ -8,12 +8,12 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
 #include <iostream>
 
 #include "commands.hpp"
 #include "format.hpp"
 #include "prompt.hpp"
+#include "vault_token_source.hpp"
 
 namespace sshcert::client {
 
@@ -95,22 +95,6 @@ Result<control::Json> converse(const Context& ctx, const LoginOptions& opts, Res
     return reply;
 }
 
-/// --token-stdin, then VAULT_TOKEN, then ~/.vault-token: the Vault CLI's order.
-Result<std::string> find_token(const Context& ctx, const LoginOptions& opts) {
-    if (opts.token_stdin) return read_secret_line_from_stdin("token");
-    if (const char* t = ctx.getenv("VAULT_TOKEN"); t && *t) return std::string(t);
-    const char* home = ctx.getenv("HOME");
-    std::string path = std::string(home ? home : "") + "/.vault-token";
-    std::ifstream in(path);
-    std::string token;
-    if (in && std::getline(in, token)) {
-        while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-        if (!token.empty()) return token;
-    }
-    return Error{Errc::InvalidArgument, "no Vault token: pass one with --token-stdin, set VAULT_TOKEN, or run `vault login` "
-                                        "to create ~/.vault-token (or use --method userpass)"};
-}
-
 }  // namespace
 
 int cmd_login(const Context& ctx, const LoginOptions& opts) {
@@ -124,7 +108,7 @@ int cmd_login(const Context& ctx, const LoginOptions& opts) {
     if (!mount.empty()) request["mount"] = mount;
     Result<std::string> secret = std::string();
     if (method == "token") {
-        secret = find_token(ctx, opts);
+        secret = find_vault_token(ctx.getenv, opts.token_stdin);
     } else if (method == "userpass" || method == "ldap") {
         std::string user = !opts.username.empty() ? opts.username
                            : !config->auth.username.empty() ? config->auth.username

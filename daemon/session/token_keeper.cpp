@@ -252,7 +252,7 @@ void TokenKeeper::forget(const std::string& why) {
     drop(why);
 }
 
-void TokenKeeper::logout(std::function<void(LogoutOutcome)> done) {
+void TokenKeeper::logout(std::function<void(LogoutOutcome)> done, bool revoke_imported) {
     ++logouts_;
     auto pending = std::move(pending_);
     pending_.clear();
@@ -264,9 +264,13 @@ void TokenKeeper::logout(std::function<void(LogoutOutcome)> done) {
     renew_timer_.cancel();
     changed_(true);
     if (!token) return asio::post(io_, [done = std::move(done)] { done({}); });
+    if (token->imported && !revoke_imported) {
+        log::info("logged out; the token the user brought stays valid at Vault");
+        return asio::post(io_, [done = std::move(done)] { done({.had_token = true, .imported = true}); });
+    }
     vault_.call(self_call("POST", "auth/token/revoke-self", token->token),
-                [done = std::move(done)](Result<VaultReply> r) {
-                    LogoutOutcome out{.had_token = true, .revoked = r.ok()};
+                [done = std::move(done), imported = token->imported](Result<VaultReply> r) {
+                    LogoutOutcome out{.had_token = true, .revoked = r.ok(), .imported = imported};
                     if (!r) {
                         log::warn("token revocation failed: ", r.error().message);
                         out.warning = "the token was forgotten but Vault did not confirm its revocation: " + r.error().message;

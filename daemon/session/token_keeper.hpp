@@ -59,10 +59,13 @@ public:
     struct LogoutOutcome {
         bool had_token = false;
         bool revoked = false;      ///< Vault confirmed the revocation
+        bool imported = false;     ///< the user brought the token (token method)
         std::string warning;       ///< why it was not revoked
     };
-    /// Forgets the token and every pending login at once, and revokes the token at Vault.
-    void logout(std::function<void(LogoutOutcome)> done);
+    /// Forgets the token and every pending login at once, and revokes the token at Vault, unless
+    /// the user brought it (VAULT_TOKEN, a token helper): that one belongs to the Vault CLI too and
+    /// is revoked only with `revoke_imported`.
+    void logout(std::function<void(LogoutOutcome)> done, bool revoke_imported = false);
     /// Forgets the token without telling Vault (the Vault address changed).
     void forget(const std::string& why);
 

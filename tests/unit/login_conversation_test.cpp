@@ -291,3 +291,32 @@ TEST_CASE("ldap logs in at auth/<mount>/login/<user> like userpass, its mount co
     h.settle();
     CHECK(wrong.error().message == "Vault rejected the login of 'alice' at auth/ldap: ldap operation failed: failed to bind as user");
 }
+
+TEST_CASE("logout keeps a token the user brought valid at Vault, unless asked to revoke it") {
+    Harness h;
+    auto token_login = [&] {
+        h.transport->push(http_reply(200, lookup_reply(3600)));
+        Answer a;
+        h.keeper.login(LoginRequest{.method = "token", .secret = SecretString("hvs.users-own")}, a.sink());
+        h.settle();
+        REQUIRE(as_token(a.reply()));
+        REQUIRE(h.keeper.active()->imported);
+    };
+    token_login();
+    std::optional<TokenKeeper::LogoutOutcome> out;
+    h.keeper.logout([&](TokenKeeper::LogoutOutcome o) { out = o; });
+    h.settle();
+    REQUIRE(out);
+    CHECK(out->imported);
+    CHECK_FALSE(out->revoked);
+    CHECK_FALSE(h.keeper.active());
+    CHECK(h.sent_to("/v1/auth/token/revoke-self") == 0);
+
+    token_login();
+    h.transport->push(http_reply(204));
+    h.keeper.logout([&](TokenKeeper::LogoutOutcome o) { out = o; }, /*revoke_imported=*/true);
+    h.settle();
+    CHECK(out->revoked);
+    CHECK(h.sent_to("/v1/auth/token/revoke-self") == 1);
+    CHECK(h.transport->last().token.reveal() == "hvs.users-own");
+}
