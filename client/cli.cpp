@@ -78,18 +78,25 @@ int run(int argc, char** argv) {
 
     LoginOptions login;
     auto* login_cmd = app.add_subcommand("login", "log in to Vault; the daemon keeps the token in memory");
-    login_cmd->add_option("-m,--method", login.method, "token or userpass (default: [auth] method, else token)")
-        ->check(CLI::IsMember({"token", "userpass"}));
+    login_cmd->add_option("-m,--method", login.method, "token, userpass or ldap (default: [auth] method, else token)")
+        ->check(CLI::IsMember({"token", "userpass", "ldap"}));
     login_cmd->add_option("--mount", login.mount, "auth mount path (default: the method's name)");
-    login_cmd->add_option("-u,--username", login.username, "userpass user (default: [auth] username, else $USER)");
-    login_cmd->add_flag("--token-stdin", login.token_stdin, "read the token from standard input");
+    login_cmd->add_option("-u,--username", login.username, "userpass or ldap user (default: [auth] username, else $USER)");
+    login_cmd->add_flag("--token-stdin", login.token_stdin,
+                        "read the token from standard input (else VAULT_TOKEN, the Vault CLI's token_helper, ~/.vault-token)");
     login_cmd->add_flag("--password-stdin", login.password_stdin, "read the password from standard input");
+    login_cmd->add_option("--mfa-passcode", login.mfa_passcode,
+                          "answer Vault's login MFA with this one-time passcode instead of asking for it")
+        ->type_name("CODE");
 
     bool status_json = false;
     auto* status_cmd = app.add_subcommand("status", "show the Vault login and the certificates held");
     status_cmd->add_flag("--json", status_json, "machine-readable output");
 
+    bool logout_revoke = false;
     auto* logout_cmd = app.add_subcommand("logout", "revoke the Vault token and wipe every key");
+    logout_cmd->add_flag("--revoke", logout_revoke,
+                         "revoke the token even when it came from VAULT_TOKEN, a token helper or ~/.vault-token (kept by default)");
 
     auto* ssh_cmd = app.add_subcommand("ssh", "run ssh with a valid certificate: sshcert ssh [--profile P] [ssh options] [user@]host [command]");
     ssh_cmd->prefix_command();  // every argument belongs to ssh, option-looking or not
@@ -202,7 +209,7 @@ int run(int argc, char** argv) {
     Context ctx{getenv, config_path, ControlClient(config::runtime_dir(getenv), daemon_start_command(getenv, systemd_booted()))};
     if (*login_cmd) return cmd_login(ctx, login);
     if (*status_cmd) return cmd_status(ctx, status_json);
-    if (*logout_cmd) return cmd_logout(ctx);
+    if (*logout_cmd) return cmd_logout(ctx, logout_revoke);
     if (*cloud_init_cmd) return cmd_cloud_init(ctx, cloud_init);
     if (*ca_cmd) return cmd_ca(ctx, ca);
     if (*setup_cmd) return cmd_setup(ctx);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "control_client.hpp"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -67,6 +68,11 @@ std::string daemon_not_running_message(const std::string& socket_path, const std
 }
 
 Result<control::Json> ControlClient::call(const control::Json& request) const {
+    return call(request, std::chrono::seconds(0), nullptr);
+}
+
+Result<control::Json> ControlClient::call(const control::Json& request, std::chrono::seconds patience,
+                                          const std::function<void()>& waiting) const {
     std::string path = config::control_socket_path(runtime_dir_);
     if (auto st = config::check_private_dir(runtime_dir_); !st) {
         if (st.error().code == Errc::NotFound) return Error{Errc::DaemonUnavailable, daemon_not_running_message(path, "no socket directory", start_command_)};
@@ -88,6 +94,16 @@ Result<control::Json> ControlClient::call(const control::Json& request) const {
     wipe(frame.data(), frame.size());  // login requests carry secrets
     if (!sent) return Error{Errc::DaemonUnavailable, "sshcertd closed the connection before the request was sent"};
 
+    if (waiting) {
+        // Until the reply starts, tick once a second so the caller can show that it waits.
+        auto until = std::chrono::steady_clock::now() + patience;
+        pollfd pfd{sock.fd, POLLIN, 0};
+        while (std::chrono::steady_clock::now() < until) {
+            int n = ::poll(&pfd, 1, 1000);
+            if (n > 0 || (n < 0 && errno != EINTR)) break;
+            waiting();
+        }
+    }
     std::uint8_t header[4];
     if (!read_exact(sock.fd, header, 4))
         return Error{Errc::DaemonUnavailable, "sshcertd did not answer (it may have stopped; see its log: journalctl --user -u sshcertd)"};

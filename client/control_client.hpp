@@ -4,6 +4,8 @@
 // is sent, so a password never goes to a socket another user controls.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <string>
 
 #include "control_codec.hpp"
@@ -20,6 +22,10 @@ public:
 
     /// Sends `request` and returns the reply's result, or its error.
     Result<control::Json> call(const control::Json& request) const;
+    /// The same for a request the daemon may hold longer (a login waiting for a push to be
+    /// approved): waits up to `patience` beyond the usual, calling `waiting` about once a second.
+    Result<control::Json> call(const control::Json& request, std::chrono::seconds patience,
+                               const std::function<void()>& waiting) const;
 
     const std::string& runtime_dir() const noexcept { return runtime_dir_; }
 

@@ -31,10 +31,17 @@ Result<std::string> read_line(int fd, const char* what) {
 }
 }  // namespace
 
-Result<std::string> prompt_secret(const std::string& prompt) {
+bool have_terminal() {
+    int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+    if (tty < 0) return false;
+    ::close(tty);
+    return true;
+}
+
+Result<std::string> prompt_secret(const std::string& prompt, const char* what, const char* otherwise) {
     int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
     if (tty < 0)
-        return Error{Errc::InvalidArgument, "no terminal to ask for the password; pipe it in with --password-stdin"};
+        return Error{Errc::InvalidArgument, std::string("no terminal to ask for the ") + what + "; " + otherwise};
     termios old{};
     bool restore = ::tcgetattr(tty, &old) == 0;
     if (restore) {
@@ -44,7 +51,7 @@ Result<std::string> prompt_secret(const std::string& prompt) {
         ::tcsetattr(tty, TCSAFLUSH, &quiet);
     }
     (void)!::write(tty, prompt.data(), prompt.size());
-    auto line = read_line(tty, "password");
+    auto line = read_line(tty, what);
     if (restore) ::tcsetattr(tty, TCSAFLUSH, &old);
     ::close(tty);
     return line;

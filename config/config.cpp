@@ -204,9 +204,13 @@ Result<Config> parse(std::string_view text, const std::string& origin) {
         r.string("method", c.auth.method);
         r.string("mount", c.auth.mount);
         r.string("username", c.auth.username);
+        r.duration("mfa_timeout", c.auth.mfa_timeout);
         r.reject_unknown();
-        if (!r.error() && c.auth.method != "token" && c.auth.method != "userpass")
-            r.fail_at(auth->get("method")->source(), "[auth] method must be \"token\" or \"userpass\"");
+        if (!r.error() && c.auth.method != "token" && c.auth.method != "userpass" && c.auth.method != "ldap")
+            r.fail_at(auth->get("method")->source(), "[auth] method must be \"token\", \"userpass\" or \"ldap\"");
+        if (!r.error() && (c.auth.mfa_timeout.count() < 1 || c.auth.mfa_timeout.count() > 300))
+            r.fail_at(auth->get("mfa_timeout")->source(),
+                      "[auth] mfa_timeout must be between 1s and 5m (Vault forgets a login waiting for MFA after 5 minutes)");
         if (r.error()) return *r.error();
     }
     if (const auto* agent = root.get_as<toml::table>("agent")) {

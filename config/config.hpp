@@ -30,9 +30,12 @@ struct VaultSettings {
 };
 
 struct AuthSettings {
-    std::string method = "token";  ///< default for `sshcert login`
+    std::string method = "token";  ///< default for `sshcert login`: token, userpass or ldap
     std::string mount;             ///< auth mount path; empty means the method's own name
     std::string username;          ///< default user name for password methods
+    /// How long a login waits for its second factor (a passcode, a push approved); Vault itself
+    /// forgets the login after 5 minutes, so no more than that.
+    std::chrono::seconds mfa_timeout{300};
 };
 
 struct AgentSettings {

@@ -102,6 +102,11 @@ bool FieldReader::boolean(const char* key) {
     return v ? v->get<bool>() : false;
 }
 
+std::optional<bool> FieldReader::optional_boolean(const char* key) {
+    if (!obj_.is_object() || !obj_.contains(key) || obj_.at(key).is_null()) return std::nullopt;
+    return boolean(key);
+}
+
 Json to_json(const CertSummary& c) {
     return Json{{"profile", c.profile},         {"key_type", c.key_type},         {"fingerprint", c.fingerprint},
                 {"key_id", c.key_id},           {"serial", c.serial},             {"principals", c.principals},
@@ -137,6 +142,26 @@ Result<TokenSummary> token_summary_from_json(const Json& j) {
                    .renewable = f.boolean("renewable")};
     if (f.error()) return *f.error();
     return t;
+}
+
+Json to_json(const LoginChallenge& c) {
+    Json j{{"id", c.id},         {"kind", c.kind},     {"factor", c.factor},
+           {"factor_name", c.factor_name}, {"prompt", c.prompt}, {"expires_in_seconds", c.expires_in_seconds}};
+    if (!c.retry_error.empty()) j["retry_error"] = c.retry_error;
+    return j;
+}
+
+Result<LoginChallenge> login_challenge_from_json(const Json& j) {
+    FieldReader f(j);
+    LoginChallenge c{.id = f.string("id"),
+                     .kind = f.string("kind"),
+                     .factor = f.string("factor"),
+                     .factor_name = f.string("factor_name"),
+                     .prompt = f.string("prompt"),
+                     .expires_in_seconds = f.integer("expires_in_seconds"),
+                     .retry_error = f.optional_string("retry_error").value_or("")};
+    if (f.error()) return *f.error();
+    return c;
 }
 
 }  // namespace sshcert::control

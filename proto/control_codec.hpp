@@ -23,6 +23,7 @@ inline constexpr int kVersion = 1;
 namespace op {
 inline constexpr const char* kStatus = "status";
 inline constexpr const char* kLogin = "login";
+inline constexpr const char* kLoginContinue = "login-continue";
 inline constexpr const char* kEnsure = "ensure";
 inline constexpr const char* kLogout = "logout";
 inline constexpr const char* kCaKeys = "ca-keys";
@@ -55,6 +56,7 @@ public:
     std::vector<std::string> strings(const char* key);
     std::int64_t integer(const char* key);
     bool boolean(const char* key);
+    std::optional<bool> optional_boolean(const char* key);
 
     const std::optional<Error>& error() const { return error_; }
 
@@ -89,5 +91,25 @@ struct TokenSummary {
 };
 Json to_json(const TokenSummary& t);
 Result<TokenSummary> token_summary_from_json(const Json& j);
+
+/// Kinds of question a login may ask before it gives a token.
+namespace challenge_kind {
+inline constexpr const char* kPasscode = "mfa_passcode";  ///< type a one-time code (TOTP, Duo passcode)
+inline constexpr const char* kPush = "mfa_push";          ///< approve elsewhere (a phone); answer "" at once and wait
+}  // namespace challenge_kind
+
+/// A login that needs an answer from the person before it can go on (`login` and
+/// `login-continue` reply with one instead of a token). The daemon keeps it until it expires.
+struct LoginChallenge {
+    std::string id;            ///< opaque; names the pending login in login-continue
+    std::string kind;          ///< challenge_kind::kPasscode or kPush
+    std::string factor;        ///< Vault's MFA method type: totp, duo, okta, pingid
+    std::string factor_name;   ///< the Vault admin's name for the method; may be empty
+    std::string prompt;        ///< what to ask or tell the person
+    std::int64_t expires_in_seconds = 0;  ///< the pending login is forgotten after this
+    std::string retry_error;   ///< why the last answer failed; empty on the first asking
+};
+Json to_json(const LoginChallenge& c);
+Result<LoginChallenge> login_challenge_from_json(const Json& j);
 
 }  // namespace sshcert::control

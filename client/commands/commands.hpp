@@ -31,17 +31,19 @@ int fail(const Error& e);
 int exit_status(Errc code);
 
 struct LoginOptions {
-    std::string method;       ///< token | userpass; default from [auth] method
+    std::string method;       ///< token | userpass | ldap; default from [auth] method
     std::string mount;        ///< auth mount; default from [auth] mount
-    std::string username;     ///< userpass user; default from [auth] username, then $USER
+    std::string username;     ///< userpass and ldap user; default from [auth] username, then $USER
     bool token_stdin = false;
     bool password_stdin = false;
+    std::optional<std::string> mfa_passcode;  ///< answers Vault's first MFA passcode question instead of a prompt
     bool report_on_stderr = false;  ///< when logging in on the way to something else (sshcert ssh)
 };
 int cmd_login(const Context& ctx, const LoginOptions& opts);
 
 int cmd_status(const Context& ctx, bool json);
-int cmd_logout(const Context& ctx);
+/// `revoke`: revoke the token even when the user brought it (VAULT_TOKEN, a token helper).
+int cmd_logout(const Context& ctx, bool revoke);
 
 struct SshOptions {
     std::optional<std::string> profile;  ///< --profile, overrides host matching

@@ -1,19 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 // sshcert login: hands credentials to the daemon, which logs in to Vault and
-// keeps the token in memory only.
+// keeps the token in memory only. When Vault asks for a second factor the
+// daemon replies with a challenge; we ask the person (or take --mfa-passcode)
+// and answer with login-continue until the login gives a token or fails.
 #include <pwd.h>
 #include <unistd.h>
 
-#include <fstream>
+#include <chrono>
 #include <iostream>
 
 #include "commands.hpp"
 #include "format.hpp"
 #include "prompt.hpp"
+#include "vault_token_source.hpp"
 
 namespace sshcert::client {
 
 namespace {
+
+using control::challenge_kind::kPasscode;
+using control::challenge_kind::kPush;
 
 std::string local_user(const config::Getenv& getenv) {
     if (const char* u = getenv("USER"); u && *u) return u;
@@ -21,20 +27,71 @@ std::string local_user(const config::Getenv& getenv) {
     return {};
 }
 
-/// --token-stdin, then VAULT_TOKEN, then ~/.vault-token: the Vault CLI's order.
-Result<std::string> find_token(const Context& ctx, const LoginOptions& opts) {
-    if (opts.token_stdin) return read_secret_line_from_stdin("token");
-    if (const char* t = ctx.getenv("VAULT_TOKEN"); t && *t) return std::string(t);
-    const char* home = ctx.getenv("HOME");
-    std::string path = std::string(home ? home : "") + "/.vault-token";
-    std::ifstream in(path);
-    std::string token;
-    if (in && std::getline(in, token)) {
-        while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-        if (!token.empty()) return token;
+void wipe_field(control::Json& message, const char* key) {
+    if (auto it = message.find(key); it != message.end() && it->is_string()) {
+        auto& s = it->get_ref<std::string&>();
+        wipe(s.data(), s.size());
     }
-    return Error{Errc::InvalidArgument, "no Vault token: pass one with --token-stdin, set VAULT_TOKEN, or run `vault login` "
-                                        "to create ~/.vault-token (or use --method userpass)"};
+}
+
+/// Sends a request that carries a secret in `field`, and wipes it from the message afterwards.
+Result<control::Json> send_secret(const Context& ctx, control::Json message, const char* field) {
+    auto reply = ctx.daemon.call(message);
+    wipe_field(message, field);
+    return reply;
+}
+
+/// The passcode for `c`: --mfa-passcode the first time, else asked at the terminal.
+Result<std::string> passcode_for(const control::LoginChallenge& c, const LoginOptions& opts, bool& given_used) {
+    if (!c.retry_error.empty()) {
+        if (given_used)
+            return Error{Errc::VaultDenied, c.retry_error + "; run sshcert login again with the current passcode"};
+        std::cerr << "sshcert: " << c.retry_error << "; try again (" << format_duration(c.expires_in_seconds) << " left)\n";
+    }
+    if (opts.mfa_passcode && !given_used) {
+        given_used = true;
+        return *opts.mfa_passcode;
+    }
+    return prompt_secret(c.prompt, "MFA passcode", "pass it with --mfa-passcode CODE");
+}
+
+/// Waits for the daemon while the person approves a push, counting down at a terminal.
+Result<control::Json> wait_for_push(const Context& ctx, const control::LoginChallenge& c) {
+    std::cerr << c.prompt << "; waiting up to " << format_duration(c.expires_in_seconds) << "\n";
+    bool tty = ::isatty(STDERR_FILENO) == 1;
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(c.expires_in_seconds);
+    auto tick = [&] {
+        if (!tty) return;
+        auto left = std::chrono::duration_cast<std::chrono::seconds>(until - std::chrono::steady_clock::now()).count();
+        std::cerr << "\r  waiting for approval, " << format_duration(left) << " left \x1b[K" << std::flush;
+    };
+    auto request = control::make_request(control::op::kLoginContinue, {{"id", c.id}, {"answer", ""}});
+    // The daemon ends the wait at the deadline itself; the margin covers only its reply.
+    auto reply = ctx.daemon.call(request, std::chrono::seconds(c.expires_in_seconds + 10), tick);
+    if (tty) std::cerr << "\r\x1b[K" << std::flush;
+    return reply;
+}
+
+/// Answers challenges until the reply is the token's summary, or an error.
+Result<control::Json> converse(const Context& ctx, const LoginOptions& opts, Result<control::Json> reply) {
+    bool given_used = false;
+    while (reply && reply->contains("challenge")) {
+        auto c = control::login_challenge_from_json((*reply)["challenge"]);
+        if (!c) return c.error();
+        if (c->kind == kPush) {
+            reply = wait_for_push(ctx, *c);
+        } else if (c->kind == kPasscode) {
+            auto code = passcode_for(*c, opts, given_used);
+            if (!code) return code.error();
+            auto message = control::make_request(control::op::kLoginContinue, {{"id", c->id}, {"answer", *code}});
+            wipe(code->data(), code->size());
+            reply = send_secret(ctx, std::move(message), "answer");
+        } else {
+            return Error{Errc::InvalidMessage, "sshcertd asks a question this sshcert does not know (" + c->kind +
+                                                   "); run the same version of sshcert and sshcertd"};
+        }
+    }
+    return reply;
 }
 
 }  // namespace
@@ -43,31 +100,29 @@ int cmd_login(const Context& ctx, const LoginOptions& opts) {
     auto config = ctx.load_config();
     if (!config) return fail(config.error());
     std::string method = opts.method.empty() ? config->auth.method : opts.method;
-    std::string mount = opts.mount.empty() ? config->auth.mount : opts.mount;
+    // [auth] mount belongs to [auth] method: another --method starts from its own default mount.
+    std::string mount = !opts.mount.empty() ? opts.mount : method == config->auth.method ? config->auth.mount : "";
 
     control::Json request{{"method", method}};
     if (!mount.empty()) request["mount"] = mount;
     Result<std::string> secret = std::string();
     if (method == "token") {
-        secret = find_token(ctx, opts);
-    } else if (method == "userpass") {
+        secret = find_vault_token(ctx.getenv, opts.token_stdin);
+    } else if (method == "userpass" || method == "ldap") {
         std::string user = !opts.username.empty() ? opts.username
                            : !config->auth.username.empty() ? config->auth.username
                                                             : local_user(ctx.getenv);
         request["username"] = user;
         secret = opts.password_stdin ? read_secret_line_from_stdin("password")
-                                     : prompt_secret("Vault password for " + user + " (" + (mount.empty() ? "userpass" : mount) + "): ");
+                                     : prompt_secret("Vault password for " + user + " (" + (mount.empty() ? method : mount) + "): ");
     } else {
-        return fail({Errc::InvalidArgument, "unknown login method '" + method + "' (use token or userpass)"});
+        return fail({Errc::InvalidArgument, "unknown login method '" + method + "' (use token, userpass or ldap)"});
     }
     if (!secret) return fail(secret.error());
     request["secret"] = *secret;
     wipe(secret->data(), secret->size());
 
-    auto message = control::make_request(control::op::kLogin, std::move(request));
-    auto reply = ctx.daemon.call(message);
-    auto& sent = message["secret"].get_ref<std::string&>();
-    wipe(sent.data(), sent.size());
+    auto reply = converse(ctx, opts, send_secret(ctx, control::make_request(control::op::kLogin, std::move(request)), "secret"));
     if (!reply) return fail(reply.error());
     auto token = control::token_summary_from_json(*reply);
     if (!token) return fail(token.error());

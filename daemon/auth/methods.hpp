@@ -7,4 +7,5 @@
 namespace sshcert {
 const AuthMethod& token_method();
 const AuthMethod& userpass_method();
+const AuthMethod& ldap_method();
 }  // namespace sshcert

@@ -7,8 +7,8 @@
 namespace sshcert {
 
 namespace {
-const std::array<const AuthMethod*, 2>& methods() {
-    static const std::array<const AuthMethod*, 2> all{&token_method(), &userpass_method()};
+const std::array<const AuthMethod*, 3>& methods() {
+    static const std::array<const AuthMethod*, 3> all{&token_method(), &userpass_method(), &ldap_method()};
     return all;
 }
 }  // namespace

@@ -9,17 +9,17 @@ namespace {
 class TokenMethod final : public AuthMethod {
 public:
     std::string_view name() const override { return "token"; }
-    void start(asio::io_context& io, VaultClient&, const LoginRequest& req, Done done) const override {
+    void start(asio::io_context& io, VaultClient&, const LoginRequest& req, StepDone done) const override {
         asio::post(io, [done = std::move(done), r = check(req)]() mutable { done(std::move(r)); });
     }
 
 private:
-    static Result<LoginGrant> check(const LoginRequest& req) {
+    static Result<Step> check(const LoginRequest& req) {
         if (req.secret.empty()) return Error{Errc::InvalidArgument, "no Vault token given"};
         for (char c : req.secret.reveal())
             if (c < 0x21 || c > 0x7e)
                 return Error{Errc::InvalidArgument, "the Vault token contains non-printable characters and cannot be used"};
-        return LoginGrant{req.secret, std::nullopt};
+        return Step{LoginGrant{req.secret, std::nullopt}};
     }
 };
 }  // namespace

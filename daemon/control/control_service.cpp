@@ -8,8 +8,10 @@ namespace sshcert {
 
 ControlService::ControlService(ControlContext context)
     : context_(std::move(context)),
-      ops_{{control::op::kStatus, ops::status}, {control::op::kLogin, ops::login},   {control::op::kEnsure, ops::ensure},
-           {control::op::kLogout, ops::logout}, {control::op::kCaKeys, ops::ca_keys}, {control::op::kReload, ops::reload}} {}
+      ops_{{control::op::kStatus, ops::status},   {control::op::kLogin, ops::login},
+           {control::op::kLoginContinue, ops::login_continue},
+           {control::op::kEnsure, ops::ensure},   {control::op::kLogout, ops::logout},
+           {control::op::kCaKeys, ops::ca_keys},  {control::op::kReload, ops::reload}} {}
 
 void ControlService::handle(const control::Json& request, ControlReply reply) {
     control::FieldReader f(request);
@@ -37,7 +39,7 @@ FramedProtocol ControlService::protocol() {
                 auto request = control::decode(body);
                 if (!request) return send(control::make_error_reply(request.error()));
                 handle(*request, send);
-                wipe_strings(*request);  // a login request carries a password
+                wipe_strings(*request);  // a login request carries a password, login-continue a passcode
             },
         .on_close = nullptr,
         .empty_frame_reply = [] { return control::encode(control::make_error_reply({Errc::InvalidMessage, "empty control frame"})); },

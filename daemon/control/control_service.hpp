@@ -46,10 +46,13 @@ private:
 namespace ops {
 void status(ControlContext&, const control::Json&, ControlReply);
 void login(ControlContext&, const control::Json&, ControlReply);
+void login_continue(ControlContext&, const control::Json&, ControlReply);
 void ensure(ControlContext&, const control::Json&, ControlReply);
 void logout(ControlContext&, const control::Json&, ControlReply);
 void ca_keys(ControlContext&, const control::Json&, ControlReply);
 void reload(ControlContext&, const control::Json&, ControlReply);
+/// Replies to a login step as login and login-continue do: the token summary, or {"challenge": ...}.
+TokenKeeper::LoginDone login_reply(VaultSession& session, ControlReply reply);
 /// "prod, staging" or "none", for errors that list the profiles.
 std::string profile_names(const config::Config& c);
 /// One held certificate as status and ensure report it.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "token_keeper.hpp"
 
+#include <openssl/rand.h>
+
 #include <algorithm>
 
 #include "log.hpp"
@@ -20,6 +22,38 @@ VaultCall self_call(const char* method, const char* path, const SecretString& to
     VaultCall c{.method = method, .path = path, .token = token};
     if (std::string_view(method) == "POST") c.body = Json::object();
     return c;
+}
+
+/// Unguessable, though only our own uid can reach the control socket.
+std::string new_login_id() {
+    unsigned char bytes[16];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) {
+        std::random_device rd;
+        for (auto& b : bytes) b = static_cast<unsigned char>(rd());
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string id;
+    for (unsigned char b : bytes) id += {kHex[b >> 4], kHex[b & 0xF]};
+    return id;
+}
+
+Error expired(const std::string& kind) {
+    std::string what = kind == control::challenge_kind::kPush ? "was not approved" : "got no accepted passcode";
+    return Error{Errc::VaultDenied, "the login " + what +
+                                        " in time (a login waits [auth] mfa_timeout for its second factor, at most the "
+                                        "5 minutes Vault waits); run sshcert login again"};
+}
+
+control::LoginChallenge challenge_summary(const std::string& id, const Challenge& c) {
+    // Rounded up: a challenge just made reads "300 s", not "299 s".
+    auto left = std::chrono::ceil<seconds>(c.expires_at - DaemonClock::now()).count();
+    return control::LoginChallenge{.id = id,
+                                   .kind = c.kind,
+                                   .factor = c.factor,
+                                   .factor_name = c.factor_name,
+                                   .prompt = c.prompt,
+                                   .expires_in_seconds = std::max<std::int64_t>(0, left),
+                                   .retry_error = c.retry_error};
 }
 }  // namespace
 
@@ -67,24 +101,128 @@ std::optional<control::TokenSummary> TokenKeeper::summary() const {
     return s;
 }
 
-void TokenKeeper::login(LoginRequest req, std::function<void(Result<control::TokenSummary>)> done) {
+void TokenKeeper::login(LoginRequest req, LoginDone done) {
     const AuthMethod* method = find_auth_method(req.method);
     if (!method) {
         Error e{Errc::InvalidArgument, "unknown login method '" + req.method + "' (use " + auth_method_names() + ")"};
         return asio::post(io_, [done = std::move(done), e = std::move(e)] { done(e); });
     }
-    bool imported = req.method == "token";
-    method->start(io_, vault_, req, [this, imported, logouts = logouts_, done = std::move(done)](Result<LoginGrant> grant) mutable {
-        if (!grant) return done(grant.error());
-        look_up_token(vault_, std::move(*grant), imported,
-                      [this, logouts, done = std::move(done)](Result<VaultToken> token) {
-                          if (!token) return done(token.error());
-                          if (logouts != logouts_)
-                              return done(Error{Errc::NotLoggedIn, "logged out while this login was under way; log in again"});
-                          auto summary = token->summary;
-                          adopt(std::move(*token));
-                          done(summary);
-                      });
+    Origin origin{method, req.method == "token", logouts_, {}};
+    method->start(io_, vault_, req, [this, origin, done = std::move(done)](Result<Step> step) mutable {
+        on_step(std::move(origin), std::move(step), std::move(done));
+    });
+}
+
+void TokenKeeper::resume(const std::string& id, SecretString answer, LoginDone done) {
+    auto fail = [&](Error e) { asio::post(io_, [done = std::move(done), e = std::move(e)] { done(e); }); };
+    auto it = pending_.find(id);
+    if (it == pending_.end())
+        return fail({Errc::NotFound, "no login is waiting for an answer under that id (it was completed, it expired, or "
+                                     "sshcertd restarted); run sshcert login again"});
+    Pending& p = *it->second;
+    if (p.answering) return fail({Errc::InvalidArgument, "this login's last answer is still being checked; wait for it"});
+    if (p.expires_at <= DaemonClock::now()) {
+        Error e = expired(p.kind);
+        end_pending(id, e);
+        return fail(e);
+    }
+    p.answering = std::move(done);
+    std::uint64_t turn = ++p.turn;
+    p.method->resume(io_, vault_, std::move(p.challenge), std::move(answer),
+                     [this, id, turn](Result<Step> step) { on_resumed(id, turn, std::move(step)); });
+}
+
+void TokenKeeper::on_resumed(const std::string& id, std::uint64_t turn, Result<Step> step) {
+    auto it = pending_.find(id);
+    if (it == pending_.end() || it->second->turn != turn || !it->second->answering) {
+        // Abandoned (expired, pushed out, logged out) while Vault was answering. Pending logins
+        // come from password methods only, so a token here is ours, not the user's.
+        if (step)
+            if (auto* grant = std::get_if<LoginGrant>(&*step)) revoke_abandoned(*grant);
+        return;
+    }
+    Pending& p = *it->second;
+    LoginDone done = std::move(p.answering);
+    p.answering = nullptr;
+    on_step(Origin{p.method, p.imported, p.logouts, id}, std::move(step), std::move(done));
+}
+
+void TokenKeeper::on_step(Origin origin, Result<Step> step, LoginDone done) {
+    if (!step || origin.logouts != logouts_) {
+        if (!origin.id.empty()) pending_.erase(origin.id);
+        if (!step) return done(step.error());
+        if (auto* grant = std::get_if<LoginGrant>(&*step); grant && !origin.imported) revoke_abandoned(*grant);
+        return done(Error{Errc::NotLoggedIn, "logged out while this login was under way; log in again"});
+    }
+    if (auto* grant = std::get_if<LoginGrant>(&*step)) {
+        if (!origin.id.empty()) pending_.erase(origin.id);
+        return finish_login(std::move(origin), std::move(*grant), std::move(done));
+    }
+    hold(std::move(origin), std::get<Challenge>(std::move(*step)), std::move(done));
+}
+
+void TokenKeeper::hold(Origin origin, Challenge challenge, LoginDone done) {
+    if (challenge.expires_at <= DaemonClock::now()) {
+        Error e = expired(challenge.kind);
+        if (!origin.id.empty()) end_pending(origin.id, e);
+        return done(e);
+    }
+    std::string id = origin.id;
+    if (id.empty()) {
+        if (pending_.size() >= kMaxPendingLogins) {
+            auto oldest = std::min_element(pending_.begin(), pending_.end(), [](const auto& a, const auto& b) {
+                return a.second->expires_at < b.second->expires_at;
+            });
+            end_pending(oldest->first, Error{Errc::NotLoggedIn, "too many logins were waiting for a second factor; this "
+                                                                "one gave way to a newer one; run sshcert login again"});
+        }
+        id = new_login_id();
+        auto p = std::make_unique<Pending>(io_);
+        p->method = origin.method;
+        p->imported = origin.imported;
+        p->logouts = origin.logouts;
+        pending_.emplace(id, std::move(p));
+    }
+    Pending& p = *pending_.at(id);
+    if (p.expires_at != challenge.expires_at) {  // a method may give its next question another deadline
+        p.expires_at = challenge.expires_at;
+        p.expiry.expires_at(p.expires_at);  // cancels the wait for the old one
+        p.expiry.async_wait([this, id](boost::system::error_code ec) {
+            if (ec) return;
+            if (auto it = pending_.find(id); it != pending_.end()) end_pending(id, expired(it->second->kind));
+        });
+    }
+    auto summary = challenge_summary(id, challenge);
+    p.kind = challenge.kind;
+    p.challenge = std::move(challenge);
+    done(LoginStep{std::move(summary)});
+}
+
+void TokenKeeper::end_pending(const std::string& id, const Error& why) {
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;
+    auto p = std::move(it->second);
+    pending_.erase(it);
+    log::info("a login waiting for its second factor was abandoned: ", why.message);
+    if (p->answering) p->answering(why);
+}
+
+void TokenKeeper::finish_login(Origin origin, LoginGrant grant, LoginDone done) {
+    look_up_token(vault_, std::move(grant), origin.imported,
+                  [this, logouts = origin.logouts, done = std::move(done)](Result<VaultToken> token) {
+                      if (!token) return done(token.error());
+                      if (logouts != logouts_)
+                          return done(Error{Errc::NotLoggedIn, "logged out while this login was under way; log in again"});
+                      auto summary = token->summary;
+                      adopt(std::move(*token));
+                      done(LoginStep{std::move(summary)});
+                  });
+}
+
+void TokenKeeper::revoke_abandoned(const LoginGrant& grant) {
+    log::info("a login finished after it had been abandoned; revoking its token");
+    vault_.call(self_call("POST", "auth/token/revoke-self", grant.token), [](Result<VaultReply> r) {
+        if (!r) log::warn("the abandoned login's token could not be revoked: ", r.error().message);
     });
 }
 
@@ -114,22 +252,31 @@ void TokenKeeper::forget(const std::string& why) {
     drop(why);
 }
 
-void TokenKeeper::logout(std::function<void(LogoutOutcome)> done) {
+void TokenKeeper::logout(std::function<void(LogoutOutcome)> done, bool revoke_imported) {
     ++logouts_;
+    auto pending = std::move(pending_);
+    pending_.clear();
+    for (auto& [id, p] : pending)
+        if (p->answering) p->answering(Error{Errc::NotLoggedIn, "logged out while this login waited for its second factor"});
     std::optional<VaultToken> token = std::move(token_);
     token_.reset();
     ++generation_;
     renew_timer_.cancel();
     changed_(true);
     if (!token) return asio::post(io_, [done = std::move(done)] { done({}); });
-    vault_.call(self_call("POST", "auth/token/revoke-self", token->token), [done = std::move(done)](Result<VaultReply> r) {
-        LogoutOutcome out{.had_token = true, .revoked = r.ok()};
-        if (!r) {
-            log::warn("token revocation failed: ", r.error().message);
-            out.warning = "the token was forgotten but Vault did not confirm its revocation: " + r.error().message;
-        }
-        done(out);
-    });
+    if (token->imported && !revoke_imported) {
+        log::info("logged out; the token the user brought stays valid at Vault");
+        return asio::post(io_, [done = std::move(done)] { done({.had_token = true, .imported = true}); });
+    }
+    vault_.call(self_call("POST", "auth/token/revoke-self", token->token),
+                [done = std::move(done), imported = token->imported](Result<VaultReply> r) {
+                    LogoutOutcome out{.had_token = true, .revoked = r.ok(), .imported = imported};
+                    if (!r) {
+                        log::warn("token revocation failed: ", r.error().message);
+                        out.warning = "the token was forgotten but Vault did not confirm its revocation: " + r.error().message;
+                    }
+                    done(out);
+                });
 }
 
 void TokenKeeper::confirm_denial(std::uint64_t generation, const Error& denial, std::function<void(bool)> done) {

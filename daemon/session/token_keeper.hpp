@@ -3,8 +3,13 @@
 //
 //   LoggedOut --login--> Active(token, renew timer) --logout / token dead / expired--> LoggedOut
 //
-// Logins run concurrently with everything else (the old token keeps serving
-// until a new one arrives). Every change bumps the generation, so work begun
+// A login is a conversation: its method may answer with a Challenge (login
+// MFA) instead of a token. The keeper then holds it as a pending login under
+// an opaque id until the client answers (resume) or its deadline passes; it
+// never waits on the person, only on that deadline, and holds at most
+// kMaxPendingLogins (the oldest gives way). Logins run concurrently with
+// everything else (the old token keeps serving until a new one arrives).
+// Every change bumps the generation, so work begun
 // under an older login (certificate fetches, renewals) is recognised as stale.
 // The token is renewed at about two thirds of its TTL, with jitter, until Vault
 // stops extending it. A 403 is confirmed with lookup-self before the token is
@@ -15,8 +20,12 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <random>
+#include <string>
+#include <variant>
 
 #include "asio.hpp"
 #include "auth_method.hpp"
@@ -35,16 +44,28 @@ public:
     TokenKeeper(const TokenKeeper&) = delete;
     TokenKeeper& operator=(const TokenKeeper&) = delete;
 
-    /// Logs in with `req`; on success the new token replaces the old one.
-    void login(LoginRequest req, std::function<void(Result<control::TokenSummary>)> done);
+    /// What a login, or the answer to its challenge, gives: the new token's summary or the next question.
+    using LoginStep = std::variant<control::TokenSummary, control::LoginChallenge>;
+    using LoginDone = std::function<void(Result<LoginStep>)>;
+    /// Pending logins held at once; a login beyond it pushes out the one nearest its deadline.
+    static constexpr std::size_t kMaxPendingLogins = 8;
+
+    /// Logs in with `req`; once it gives a token, the token replaces the old one.
+    void login(LoginRequest req, LoginDone done);
+    /// Answers the challenge of pending login `id`. A pending login takes one answer at a time.
+    void resume(const std::string& id, SecretString answer, LoginDone done);
+    std::size_t pending_logins() const noexcept { return pending_.size(); }
 
     struct LogoutOutcome {
         bool had_token = false;
         bool revoked = false;      ///< Vault confirmed the revocation
+        bool imported = false;     ///< the user brought the token (token method)
         std::string warning;       ///< why it was not revoked
     };
-    /// Forgets the token at once and revokes it at Vault.
-    void logout(std::function<void(LogoutOutcome)> done);
+    /// Forgets the token and every pending login at once, and revokes the token at Vault, unless
+    /// the user brought it (VAULT_TOKEN, a token helper): that one belongs to the Vault CLI too and
+    /// is revoked only with `revoke_imported`.
+    void logout(std::function<void(LogoutOutcome)> done, bool revoke_imported = false);
     /// Forgets the token without telling Vault (the Vault address changed).
     void forget(const std::string& why);
 
@@ -61,6 +82,32 @@ public:
     void stop();
 
 private:
+    /// A login waiting for the person's answer.
+    struct Pending {
+        explicit Pending(asio::io_context& io) : expiry(io) {}
+        const AuthMethod* method = nullptr;
+        bool imported = false;
+        std::uint64_t logouts = 0;
+        std::string kind;       ///< of the challenge, for the message when it expires
+        DaemonClock::time_point expires_at;  ///< the challenge's; the expiry timer is set for it
+        Challenge challenge;    ///< moved to the method while an answer is being served
+        LoginDone answering;    ///< the resume in flight, if any
+        std::uint64_t turn = 0; ///< counts answers, so a late result of an abandoned one is recognised
+        DaemonTimer expiry;
+    };
+    /// Where a step of a login came from: a new login (empty id) or pending login `id`.
+    struct Origin {
+        const AuthMethod* method;
+        bool imported;
+        std::uint64_t logouts;
+        std::string id;
+    };
+    void on_step(Origin origin, Result<Step> step, LoginDone done);
+    void on_resumed(const std::string& id, std::uint64_t turn, Result<Step> step);
+    void hold(Origin origin, Challenge challenge, LoginDone done);
+    void end_pending(const std::string& id, const Error& why);
+    void finish_login(Origin origin, LoginGrant grant, LoginDone done);
+    void revoke_abandoned(const LoginGrant& grant);
     void adopt(VaultToken token);
     void drop(const std::string& why);
     void schedule_renewal();
@@ -72,6 +119,7 @@ private:
     std::optional<VaultToken> token_;
     std::uint64_t generation_ = 0;
     std::uint64_t logouts_ = 0;  ///< a login that began before a logout does not log back in
+    std::map<std::string, std::unique_ptr<Pending>> pending_;
     DaemonTimer renew_timer_;
     std::mt19937_64 rng_{std::random_device{}()};
     int renew_failures_ = 0;

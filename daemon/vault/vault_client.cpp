@@ -21,6 +21,7 @@ struct VaultClient::Attempt {
     std::vector<SecretString> sent_values;  ///< the body's secrets, cut from any error text that echoes them
     Done done;
     Clock::time_point started = Clock::now();
+    std::optional<Clock::time_point> deadline;  ///< the whole call ends by then (VaultCall::deadline)
     std::string url;            ///< where the next request goes
     std::size_t first = 0;      ///< index of the address this round started at
     std::size_t tried = 0;      ///< addresses tried this round, less one
@@ -122,15 +123,23 @@ std::vector<std::string> addresses_of(const config::VaultSettings& s) {
     return all;
 }
 
+/// Every non-empty string in `j`.
+void collect_strings(const Json& j, std::vector<SecretString>& out) {
+    if (j.is_string() && !j.get_ref<const std::string&>().empty()) out.emplace_back(j.get_ref<const std::string&>());
+    if (j.is_structured())
+        for (const auto& v : j) collect_strings(v, out);
+}
+
 /// The values of a request body's secret fields (what login methods send), for redaction.
+/// sys/mfa/validate's payload is all passcodes, and its request ID completes a login.
 void collect_secrets(const Json& j, std::vector<SecretString>& out) {
-    static constexpr std::string_view kSecretFields[] = {"password", "secret_id", "token", "passcode", "jwt", "code"};
+    static constexpr std::string_view kSecretFields[] = {"password", "secret_id", "token", "passcode", "jwt", "code",
+                                                         "mfa_request_id", "mfa_payload"};
     if (!j.is_object()) return;
     for (const auto& [key, value] : j.items()) {
-        if (value.is_structured()) collect_secrets(value, out);
         bool secret = std::find(std::begin(kSecretFields), std::end(kSecretFields), key) != std::end(kSecretFields);
-        if (secret && value.is_string() && !value.get_ref<const std::string&>().empty())
-            out.emplace_back(value.get_ref<const std::string&>());
+        if (secret) collect_strings(value, out);
+        else if (value.is_structured()) collect_secrets(value, out);
     }
 }
 
@@ -209,6 +218,7 @@ void VaultClient::call(VaultCall c, Done done) {
     while (!a->path.empty() && a->path.front() == '/') a->path.erase(0, 1);
     a->token = std::move(c.token);
     a->text = c.text;
+    if (c.deadline.count() > 0) a->deadline = a->started + c.deadline;
     a->done = std::move(done);
     attempts_.insert(a);
     if (bad_address_) {
@@ -237,6 +247,9 @@ void VaultClient::start(std::shared_ptr<Attempt> a) {
     req.token = a->token;
     req.namespace_name = settings_.namespace_name;
     req.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.timeout);
+    if (a->deadline)
+        req.timeout = std::max(std::chrono::milliseconds(1),
+                               std::chrono::duration_cast<std::chrono::milliseconds>(*a->deadline - Clock::now()));
     transport_->send(std::move(req), [this, alive = alive_, a](Result<HttpReply> reply) {
         if (*alive) on_reply(a, std::move(reply));
     });
@@ -314,6 +327,7 @@ void VaultClient::retry_or_fail(const std::shared_ptr<Attempt>& a, Error e, std:
     if (a->retries >= policy_.max_retries) return finish(a, std::move(e));
     auto wait = policy_.delay(a->retries, retry_after, rng_, date);
     if (Clock::now() - a->started + wait > policy_.total_budget) return finish(a, std::move(e));
+    if (a->deadline && Clock::now() + wait >= *a->deadline) return finish(a, std::move(e));
     ++a->retries;
     log::info(e.message, "; retrying ", a->method, " ", a->path, " in ", wait.count(), " ms");
     a->timer.expires_after(wait);

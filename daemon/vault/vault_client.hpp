@@ -37,6 +37,9 @@ struct VaultCall {
     std::optional<Json> body;     ///< sent as JSON; its strings are wiped once serialized, inside call()
     SecretString token;           ///< empty: an unauthenticated call
     bool text = false;            ///< the reply body is text (public_key), not a JSON envelope
+    /// Zero: each try may take [vault] timeout. Otherwise the whole call, retries included, ends this
+    /// long after it began: a call Vault holds until a person acts (push MFA) ends at its deadline.
+    std::chrono::milliseconds deadline{0};
 };
 
 /// A decoded reply: the envelope (an empty object for 204), or the raw text

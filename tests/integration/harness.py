@@ -207,6 +207,10 @@ class Vault:
     def clear_requests(self):
         self._admin("DELETE", "requests")
 
+    def admin(self, method, path, body=None):
+        """Any other admin endpoint of the stand-in (see tests/vault_standin/README.md)."""
+        return self._admin(method, path, body)
+
     def set_faults(self, **faults):
         """Merges these faults into the stand-in's (see tests/vault_standin/README.md)."""
         return self._admin("POST", "faults", faults)

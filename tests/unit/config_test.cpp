@@ -42,6 +42,7 @@ TEST_CASE("config: the example file, installed as /etc/sshcert/config.toml, sets
     REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
     CHECK(r->vault.address == "https://vault.example.com:8200");
     CHECK(r->auth.method == "userpass");
+    CHECK(r->auth.mfa_timeout == std::chrono::minutes(2));
     REQUIRE(r->profiles.size() == 2);
     CHECK(r->profiles[0].ttl == std::chrono::hours(1));
     CHECK(r->profiles[0].principals == std::vector<std::string>{"ubuntu"});
@@ -167,7 +168,13 @@ TEST_CASE("config: unknown keys and bad values are reported with file and line")
               .starts_with("config.toml:5: [[profile]] ttl must be a duration"));
     CHECK(error_of("[[profile]]\nname = \"a\"\nhosts = [\"*\"]\n").find("needs a role") != std::string::npos);
     CHECK(error_of("[vault\n").starts_with("config.toml:1: "));
-    CHECK(error_of("[auth]\nmethod = \"kerberos\"\n") == "config.toml:2: [auth] method must be \"token\" or \"userpass\"");
+    CHECK(error_of("[auth]\nmethod = \"kerberos\"\n") == "config.toml:2: [auth] method must be \"token\", \"userpass\" or \"ldap\"");
+    auto ldap = parse("[auth]\nmethod = \"ldap\"\nmount = \"corp-ldap\"\n", "config.toml");
+    REQUIRE(ldap.ok());
+    CHECK(ldap->auth.method == "ldap");
+    CHECK(ldap->auth.mfa_timeout == std::chrono::minutes(5));  // Vault's own limit unless told
+    CHECK(error_of("[auth]\nmfa_timeout = \"10m\"\n").find("config.toml:2: [auth] mfa_timeout must be between 1s and 5m") == 0);
+    CHECK(error_of("[auth]\nmfa_timeout = 0\n").find("mfa_timeout must be between") != std::string::npos);
 }
 
 TEST_CASE("config: Vault CLI variables override the file") {

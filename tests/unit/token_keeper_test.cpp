@@ -2,67 +2,23 @@
 // TokenKeeper over a scripted Vault, with the daemon's clock stepped.
 #include <doctest/doctest.h>
 
-#include "fake_transport.hpp"
-#include "token_keeper.hpp"
+#include "keeper_harness.hpp"
 
 using namespace sshcert;
 using namespace std::chrono_literals;
+using test::as_token;
+using test::Harness;
 using test::http_reply;
+using test::KeeperReply;
+using test::login_reply;
+using test::lookup_reply;
 using test::vault_error;
 
 namespace {
-
-std::string login_reply(std::int64_t ttl, bool renewable = true) {
-    return R"({"auth":{"client_token":"hvs.fresh","policies":["default","ssh"],"metadata":{"username":"alice"},"lease_duration":)" +
-           std::to_string(ttl) + R"(,"renewable":)" + (renewable ? "true" : "false") + "}}";
-}
-std::string lookup_reply(std::int64_t ttl, bool renewable = true) {
-    return R"({"data":{"display_name":"userpass-alice","policies":["default","ssh"],"ttl":)" + std::to_string(ttl) +
-           R"(,"renewable":)" + (renewable ? "true" : "false") + "}}";
-}
 std::string renew_reply(std::int64_t ttl) {
     return R"({"auth":{"client_token":"hvs.fresh","lease_duration":)" + std::to_string(ttl) + R"(,"renewable":true}})";
 }
 std::string legacy_denied() { return "permission denied"; }  // Vault before 1.17 and OpenBao, for a dead token
-
-struct Harness {
-    asio::io_context io;
-    std::shared_ptr<test::FakeTransport> transport = std::make_shared<test::FakeTransport>(io);
-    VaultClient vault{io, config::VaultSettings{.address = "http://127.0.0.1:8200"}, transport};
-    int changes = 0;
-    TokenKeeper keeper{io, vault, [this](bool) { ++changes; }};
-
-    /// Runs whatever is ready, a few rounds: a timer found due in one round completes in the next.
-    void settle() {
-        for (int i = 0; i < 20; ++i) {
-            io.poll();
-            io.restart();
-        }
-    }
-    /// Steps the daemon's clock in small strides so each due timer fires in turn.
-    void pass(std::chrono::seconds d) {
-        for (auto left = d; left > 0s; left -= std::min<std::chrono::seconds>(left, 5s)) {
-            DaemonClock::advance_and_poke(io, std::min<std::chrono::seconds>(left, 5s));
-            settle();
-        }
-    }
-    std::size_t sent_to(std::string_view path) const {
-        std::size_t n = 0;
-        for (const auto& s : transport->sent) n += s.request.url.ends_with(path);
-        return n;
-    }
-    Result<control::TokenSummary> login(std::int64_t ttl, bool renewable = true) {
-        std::optional<Result<control::TokenSummary>> out;
-        transport->push(http_reply(200, login_reply(ttl, renewable)));
-        transport->push(http_reply(200, lookup_reply(ttl, renewable)));
-        keeper.login(LoginRequest{.method = "userpass", .username = "alice", .secret = SecretString("pw")},
-                     [&](Result<control::TokenSummary> r) { out = std::move(r); });
-        settle();
-        REQUIRE(out.has_value());
-        return std::move(*out);
-    }
-};
-
 }  // namespace
 
 TEST_CASE("token keeper: a userpass login is looked up and becomes the active token") {
@@ -176,7 +132,7 @@ TEST_CASE("token keeper: a token without the default policy logs in on the login
     h.transport->push(http_reply(200, login_reply(3600)));
     h.transport->push(vault_error(403, "1 error occurred:\n\t* permission denied\n\n"));
     h.keeper.login(LoginRequest{.method = "userpass", .username = "alice", .secret = SecretString("pw")},
-                   [&](Result<control::TokenSummary> r) { out = std::move(r); });
+                   [&](KeeperReply r) { out = as_token(std::move(r)); });
     h.settle();
     REQUIRE(out.has_value());
     REQUIRE(*out);
@@ -219,7 +175,7 @@ TEST_CASE("token keeper: a login that was under way when the user logged out doe
     Harness h;
     std::optional<Result<control::TokenSummary>> out;
     h.keeper.login(LoginRequest{.method = "userpass", .username = "alice", .secret = SecretString("pw")},
-                   [&](Result<control::TokenSummary> r) { out = std::move(r); });
+                   [&](KeeperReply r) { out = as_token(std::move(r)); });
     h.settle();  // the login request is held: Vault is slow
     h.keeper.logout([](TokenKeeper::LogoutOutcome) {});
     h.transport->push(http_reply(200, login_reply(3600)));
@@ -233,9 +189,10 @@ TEST_CASE("token keeper: a login that was under way when the user logged out doe
 TEST_CASE("token keeper: an unknown method is refused, naming the ones there are") {
     Harness h;
     std::optional<Result<control::TokenSummary>> out;
-    h.keeper.login(LoginRequest{.method = "kerberos"}, [&](Result<control::TokenSummary> r) { out = std::move(r); });
+    h.keeper.login(LoginRequest{.method = "kerberos"}, [&](KeeperReply r) { out = as_token(std::move(r)); });
     h.settle();
     REQUIRE(out.has_value());
     REQUIRE_FALSE(*out);
     CHECK(out->error().message.find("userpass") != std::string::npos);
+    CHECK(out->error().message.find("ldap") != std::string::npos);
 }

@@ -197,6 +197,21 @@ TEST_CASE("vault client: retries stop once the total budget would be exceeded") 
     CHECK(std::chrono::steady_clock::now() - started < 1s);
 }
 
+TEST_CASE("vault client: a call with its own deadline gives each try what is left, and is not retried past it") {
+    RetryPolicy p = fast_policy();
+    p.base_delay = 100ms;
+    p.max_delay = 100ms;
+    Harness h({"https://vault-a:8200"}, p);
+    for (int i = 0; i < 3; ++i) h.fake->push(vault_error(503, "overloaded"));
+    VaultCall call = post("sys/mfa/validate", Json::object());
+    call.deadline = 120ms;  // room for one wait of 50-100 ms, not two
+    auto r = h.run(std::move(call));
+    CHECK(r.error().code == Errc::VaultUnavailable);
+    CHECK(h.fake->scripted() >= 1);  // a third try would start after the deadline (a slow machine may not get to two)
+    CHECK(h.fake->sent.at(0).request.timeout <= 120ms);
+    if (h.fake->sent.size() == 2) CHECK(h.fake->sent[1].request.timeout < 100ms);
+}
+
 TEST_CASE("retry policy: backoff doubles from the base, stays under the cap, and is jittered") {
     RetryPolicy p;
     p.base_delay = 100ms;
@@ -444,6 +459,16 @@ TEST_CASE("vault client: a Vault that echoes the request in its error cannot pas
     CHECK_FALSE(contains(r.error().message, "hunter2"));
     CHECK(contains(r.error().detail, "<redacted>"));
     CHECK(contains(r.error().detail, "alice"));  // only secret fields are cut
+}
+
+TEST_CASE("vault client: an MFA passcode and request ID echoed in an error are cut out") {
+    Harness h;
+    h.fake->push(vault_error(400, R"(found an invalid MFA cred: 12=3456 for request 5c9a-secret-id)"));
+    auto r = h.run(post("sys/mfa/validate", Json{{"mfa_request_id", "5c9a-secret-id"}, {"mfa_payload", {{"m1", {"12=3456"}}}}}));
+    REQUIRE_FALSE(r.ok());
+    CHECK_FALSE(contains(r.error().detail, "12=3456"));
+    CHECK_FALSE(contains(r.error().detail, "5c9a-secret-id"));
+    CHECK(contains(r.error().detail, "found an invalid MFA cred: <redacted>"));
 }
 
 TEST_CASE("vault reply: warnings are sanitized, and the Date header gives Vault's clock") {

@@ -12,6 +12,7 @@ import calendar
 import contextlib
 import email.utils
 import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -1239,6 +1240,297 @@ class PersistenceTest(unittest.TestCase):
         self.assertEqual(second.request("GET", "/v1/ssh/public_key").text, ca_key)
         self.assertEqual(second.request("GET", "/v1/auth/token/lookup-self", token=token).status,
                          200)
+
+
+
+sys.path.insert(0, HERE)
+from standin import totp  # noqa: E402  (the stand-in's own TOTP, checked against RFC 6238 below)
+
+BIND_FAILED = "ldap operation failed: failed to bind as user"
+MFA_WARNING = ("A login request was issued that is subject to MFA validation. Please make sure to "
+               "validate the login by sending another request to mfa/validate endpoint.")
+
+
+def rfc6238(secret, at, digits=6, period=30):
+    """The test's own RFC 6238 (HMAC-SHA1), independent of the stand-in's."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    mac = hmac.new(key, int(at // period).to_bytes(8, "big"), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    return str((int.from_bytes(mac[offset:offset + 4], "big") & 0x7FFFFFFF) % 10 ** digits).zfill(digits)
+
+
+class LdapTest(StandinTestCase):
+    """The ldap auth method; its directory is set through the admin API."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.configure(
+            ("sys/auth/ldap", {"type": "ldap"}),
+            ("sys/auth/bare", {"type": "ldap"}),
+            ("auth/ldap/config", {"url": "ldap://127.0.0.1", "userdn": "ou=users,dc=example,dc=com",
+                                  "groupdn": "ou=groups,dc=example,dc=com", "bindpass": "directory-admin",
+                                  "token_policies": "base", "token_ttl": "2h"}),
+            ("auth/ldap/groups/devs", {"policies": "ssh-users"}),
+            ("auth/ldap/groups/local", {"policies": "local-group"}),
+            ("auth/ldap/users/alice", {"groups": "local", "policies": "alice-own"}))
+        for user, password, groups in (("alice", "pw", ["Devs"]), ("loner", "pw", [])):
+            result = cls.server.request("POST", "/_standin/ldap_directory",
+                                        {"mount": "ldap", "username": user, "password": password,
+                                         "groups": groups})
+            assert result.status == 204, result.text
+
+    def test_login_gets_policies_from_config_groups_and_user(self):
+        result = self.login("%20Alice%20", "pw", mount="ldap")  # trimmed and lower-cased, as Vault does
+        self.assertEqual(result.status, 200, result.text)
+        auth = result.json["auth"]
+        self.assertEqual(auth["policies"], ["alice-own", "base", "default", "local-group", "ssh-users"])
+        self.assertEqual(auth["metadata"], {"username": "alice"})
+        self.assertEqual(auth["lease_duration"], 7200)
+        self.assertIsNone(result.json["warnings"])
+        data = self.ok("GET", "auth/token/lookup-self", token=auth["client_token"]).json["data"]
+        self.assertEqual((data["display_name"], data["path"]), ("ldap-alice", "auth/ldap/login/ Alice "))
+
+    def test_a_user_without_directory_groups_gets_vaults_warning(self):
+        result = self.login("loner", "pw", mount="ldap")
+        self.assertEqual(result.status, 200, result.text)
+        self.assertEqual(result.json["warnings"], ['no LDAP groups found in groupDN "ou=groups,dc=example,dc=com"; '
+                                                   "only policies from locally-defined groups available"])
+
+    def test_failed_binds_and_empty_passwords(self):
+        for user, password in (("alice", "wrong"), ("nobody", "pw")):
+            result = self.login(user, password, mount="ldap")
+            self.assertEqual((result.status, result.errors), (400, [BIND_FAILED]))
+        empty = self.login("alice", "", mount="ldap")
+        self.assertEqual((empty.status, empty.errors),
+                         (400, ["password cannot be of zero length when passwordless binds are being denied"]))
+        unconfigured = self.login("alice", "pw", mount="bare")
+        self.assertEqual((unconfigured.status, unconfigured.errors), (400, ["auth method not configured"]))
+
+    def test_lockout_after_five_failed_binds(self):
+        self.server.request("POST", "/_standin/ldap_directory", {"mount": "ldap", "username": "carol", "password": "right"})
+        for _ in range(5):
+            self.assertEqual(self.login("carol", "wrong", mount="ldap").status, 400)
+        locked = self.login("carol", "right", mount="ldap")
+        self.assertEqual((locked.status, locked.errors), (403, ["permission denied"]))
+
+    def test_config_users_and_groups_read_back_without_the_bind_password(self):
+        config = self.ok("GET", "auth/ldap/config").json["data"]
+        self.assertEqual((config["url"], config["userattr"], config["token_policies"]), ("ldap://127.0.0.1", "cn", ["base"]))
+        self.assertNotIn("bindpass", config)
+        self.assertEqual(self.ok("GET", "auth/ldap/users/alice").json["data"], {"groups": "local", "policies": ["alice-own"]})
+        self.assertEqual(self.ok("GET", "auth/ldap/groups/devs").json["data"], {"policies": ["ssh-users"]})
+        self.assertEqual(self.call("LIST", "auth/ldap/groups").json["data"]["keys"], ["devs", "local"])
+
+    def test_directory_admin_refuses_a_mount_that_is_not_ldap(self):
+        result = self.admin("POST", "ldap_directory", {"mount": "nowhere", "username": "x", "password": "y"})
+        self.assertEqual((result.status, result.errors), (400, ["no ldap auth method at auth/nowhere/"]))
+
+    def test_renewal_stops_when_the_groups_policies_change(self):
+        token = self.login("alice", "pw", mount="ldap").json["auth"]["client_token"]
+        self.assertEqual(self.call("POST", "auth/token/renew-self", {}, token=token).status, 200)
+        self.ok("POST", "auth/ldap/groups/devs", {"policies": "ssh-users,more"})
+        self.addCleanup(self.ok, "POST", "auth/ldap/groups/devs", {"policies": "ssh-users"})
+        refused = self.call("POST", "auth/token/renew-self", {}, token=token)
+        self.assertEqual(refused.status, 500)
+        self.assertIn("policies have changed, not renewing", refused.errors[0])
+
+
+class LoginMfaTest(StandinTestCase):
+    """Login MFA: TOTP and okta (push) methods, login enforcements, sys/mfa/validate."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.configure(("sys/auth/userpass", {"type": "userpass"}))
+        cls.totp_id = cls.server.request("POST", "/v1/identity/mfa/method/totp",
+                                         {"issuer": "Vault", "method_name": "my_totp"},
+                                         token=ROOT_TOKEN).json["data"]["method_id"]
+        cls.okta_id = cls.server.request("POST", "/v1/identity/mfa/method/okta",
+                                         {"org_name": "example", "api_token": "okta-secret"},
+                                         token=ROOT_TOKEN).json["data"]["method_id"]
+
+    def user(self, methods, secret=True):
+        """A fresh user whose logins need `methods`; (name, entity ID, TOTP secret or None)."""
+        name = "u" + uuid.uuid4().hex[:8]
+        self.ok("POST", f"auth/userpass/users/{name}", {"password": "pw"})
+        entity = self.login(name, "pw").json["auth"]["entity_id"]
+        self.ok("POST", f"identity/mfa/login-enforcement/e-{name}",
+                {"mfa_method_ids": methods, "identity_entity_ids": [entity]})
+        key = None
+        if secret and self.totp_id in methods:
+            url = self.ok("POST", "identity/mfa/method/totp/admin-generate",
+                          {"method_id": self.totp_id, "entity_id": entity}).json["data"]["url"]
+            key = re.search(r"secret=([A-Z2-7]+)", url).group(1)
+        return name, entity, key
+
+    def requirement(self, name):
+        result = self.login(name, "pw")
+        self.assertEqual(result.status, 200, result.text)
+        return result.json
+
+    def validate(self, request_id, payload):
+        return self.call("POST", "sys/mfa/validate", {"mfa_request_id": request_id, "mfa_payload": payload}, token=None)
+
+    def test_totp_matches_rfc_6238(self):
+        secret = base64.b32encode(b"12345678901234567890").decode()
+        for at, code in ((59, "94287082"), (1111111109, "07081804"), (1234567890, "89005924")):
+            self.assertEqual(totp.hotp(base64.b32decode(secret), int(at // 30), 8, "SHA1"), code)
+            self.assertEqual(rfc6238(secret, at, digits=8), code)
+            self.assertTrue(totp.valid(code, secret, at, 30, 1, 8, "SHA1"))
+        self.assertFalse(totp.valid("94287082", secret, 59 + 90, 30, 1, 8, "SHA1"))
+
+    def test_method_create_read_and_validation(self):
+        method = self.ok("GET", f"identity/mfa/method/totp/{self.totp_id}").json["data"]
+        self.assertEqual({k: method[k] for k in ("type", "name", "issuer", "period", "digits", "skew", "key_size",
+                                                  "algorithm", "max_validation_attempts")},
+                         {"type": "totp", "name": "my_totp", "issuer": "Vault", "period": 30, "digits": 6, "skew": 1,
+                          "key_size": 20, "algorithm": "SHA1", "max_validation_attempts": 5})
+        okta = self.ok("GET", f"identity/mfa/method/{self.okta_id}").json["data"]
+        self.assertNotIn("api_token", okta)
+        for body, error in (({}, "issuer must be set"), ({"issuer": "V", "digits": 7}, "digits can only be 6 or 8"),
+                            ({"issuer": "V", "algorithm": "MD5"}, "unrecognized algorithm")):
+            result = self.call("POST", "identity/mfa/method/totp", body)
+            self.assertEqual((result.status, result.errors), (400, [error]))
+        keys = self.call("LIST", "identity/mfa/method").json["data"]["keys"]
+        self.assertEqual(sorted(keys), sorted([self.totp_id, self.okta_id]))
+
+    def test_admin_generate_gives_an_otpauth_url_once(self):
+        name, entity, _key = self.user([self.totp_id], secret=False)
+        body = {"method_id": self.totp_id, "entity_id": entity}
+        url = self.ok("POST", "identity/mfa/method/totp/admin-generate", body).json["data"]["url"]
+        self.assertRegex(url, rf"^otpauth://totp/Vault:{entity}\?algorithm=SHA1&digits=6&issuer=Vault&period=30"
+                              r"&secret=[A-Z2-7]{32}$")
+        again = self.ok("POST", "identity/mfa/method/totp/admin-generate", body).json
+        self.assertEqual(again["warnings"], ['Entity already has a secret for MFA method "my_totp"'])
+        bad = self.call("POST", "identity/mfa/method/totp/admin-generate", {"method_id": self.totp_id, "entity_id": "x"})
+        self.assertEqual((bad.status, bad.errors), (400, ["invalid entity ID"]))
+
+    def test_enforcement_checks(self):
+        accessor = self.ok("GET", "sys/auth").json["data"]["userpass/"]["accessor"]
+        for body, error in (
+                ({}, "missing method ids"),
+                ({"mfa_method_ids": [str(uuid.uuid4())], "auth_method_types": ["userpass"]},
+                 "one of the provided method ids doesn't exist"),
+                ({"mfa_method_ids": [self.totp_id]},
+                 "One of auth_method_accessors, auth_method_types, identity_group_ids, identity_entity_ids must be specified"),
+                ({"mfa_method_ids": [self.totp_id], "auth_method_accessors": ["auth_nothing"]},
+                 "one of the auth method accessors provided is invalid")):
+            result = self.call("POST", "identity/mfa/login-enforcement/checks", body)
+            self.assertEqual((result.status, result.errors), (400, [error]))
+        self.ok("POST", "identity/mfa/login-enforcement/checks", {"mfa_method_ids": [self.totp_id],
+                                                                  "auth_method_accessors": [accessor]})
+        self.addCleanup(self.ok, "DELETE", "identity/mfa/login-enforcement/checks")
+        shown = self.ok("GET", "identity/mfa/login-enforcement/checks").json["data"]
+        self.assertEqual((shown["mfa_method_ids"], shown["auth_method_accessors"]), ([self.totp_id], [accessor]))
+        in_use = self.call("DELETE", f"identity/mfa/method/totp/{self.totp_id}")
+        self.assertEqual(in_use.status, 500)
+        self.assertIn("methodID is still used by an enforcement configuration", in_use.errors[0])
+
+    def test_login_answers_with_vaults_mfa_requirement(self):
+        name, _entity, _key = self.user([self.totp_id, self.okta_id])
+        body = self.requirement(name)
+        self.assertEqual(body["warnings"], [MFA_WARNING])
+        auth = body["auth"]
+        request_id = auth["mfa_requirement"]["mfa_request_id"]
+        uuid.UUID(request_id)
+        self.assertEqual(auth, {
+            "client_token": "", "accessor": "", "policies": None, "metadata": None, "lease_duration": 0,
+            "renewable": False, "entity_id": "", "token_type": "default", "orphan": False, "num_uses": 0,
+            "mfa_requirement": {"mfa_request_id": request_id, "mfa_constraints": {f"e-{name}": {"any": [
+                {"type": "totp", "id": self.totp_id, "uses_passcode": True, "name": "my_totp"},
+                {"type": "okta", "id": self.okta_id}]}}}})
+        self.assertEqual(list(auth), ["client_token", "accessor", "policies", "metadata", "lease_duration",
+                                      "renewable", "entity_id", "token_type", "orphan", "mfa_requirement", "num_uses"])
+
+    def test_the_right_passcode_gives_the_token_once(self):
+        name, entity, key = self.user([self.totp_id])
+        request_id = self.requirement(name)["auth"]["mfa_requirement"]["mfa_request_id"]
+        code = rfc6238(key, time.time())
+        result = self.validate(request_id, {self.totp_id: [code]})
+        self.assertEqual(result.status, 200, result.text)
+        auth = result.json["auth"]
+        self.assertTrue(auth["client_token"].startswith("hvs."))
+        self.assertEqual((auth["entity_id"], auth["policies"], auth["mfa_requirement"]), (entity, ["default"], None))
+        data = self.ok("GET", "auth/token/lookup-self", token=auth["client_token"]).json["data"]
+        self.assertEqual(data["display_name"], f"userpass-{name}")
+        self.assertEqual(self.validate(request_id, {self.totp_id: [code]}).errors, ["invalid request ID"])
+        # A code is good once: the next login cannot use it again.
+        second = self.requirement(name)["auth"]["mfa_requirement"]["mfa_request_id"]
+        reused = self.validate(second, {"my_totp": [code]})  # by name as well as by ID
+        self.assertEqual(reused.status, 403)
+        self.assertEqual(reused.errors, [f"failed to satisfy enforcement e-{name}. error: 2 errors occurred:\n\t* failed "
+                                         f"to validate TOTP passcode\n\t* login MFA validation failed for methodID: "
+                                         f"[{self.totp_id}]\n\n"])
+
+    def test_a_wrong_passcode_keeps_the_login_for_another_try_until_the_attempts_run_out(self):
+        name, _entity, key = self.user([self.totp_id])
+        request_id = self.requirement(name)["auth"]["mfa_requirement"]["mfa_request_id"]
+        good = rfc6238(key, time.time())
+        wrong = next(c for c in ("000000", "111111", "222222") if c != good and c != rfc6238(key, time.time() + 30)
+                     and c != rfc6238(key, time.time() - 30))
+        for _ in range(5):
+            result = self.validate(request_id, {self.totp_id: [wrong]})
+            self.assertEqual(result.status, 403)
+            self.assertIn("failed to validate TOTP passcode", result.errors[0])
+        limited = self.validate(request_id, {self.totp_id: [good]})
+        self.assertEqual(limited.status, 403)
+        self.assertIn("maximum TOTP validation attempts 6 exceeded the allowed attempts 5. Please try again in 30s seconds",
+                      limited.errors[0])
+
+    def test_validate_errors(self):
+        name, _entity, _key = self.user([self.totp_id])
+        request_id = self.requirement(name)["auth"]["mfa_requirement"]["mfa_request_id"]
+        missing = self.call("POST", "sys/mfa/validate", {"mfa_payload": {}}, token=None)
+        self.assertEqual((missing.status, missing.errors), (400, ["missing request ID"]))
+        bad_payload = self.validate(request_id, {self.totp_id: "123456"})
+        self.assertEqual((bad_payload.status, bad_payload.errors), (400, ["invalid mfa payload"]))
+        unknown = self.validate(str(uuid.uuid4()), {self.totp_id: ["123456"]})
+        self.assertEqual((unknown.status, unknown.errors), (400, ["invalid request ID"]))
+        self.admin("POST", "time_offset", {"seconds": 301})
+        self.addCleanup(self.admin, "POST", "time_offset", {"seconds": 0})
+        expired = self.validate(request_id, {self.totp_id: ["123456"]})
+        self.assertEqual((expired.status, expired.errors), (400, ["invalid request ID"]))
+
+    def push(self, name, answer):
+        """Validates a push login of `name` while the test answers the push through the admin API."""
+        request_id = self.requirement(name)["auth"]["mfa_requirement"]["mfa_request_id"]
+        result = {}
+        waiter = threading.Thread(target=lambda: result.update(r=self.validate(request_id, {self.okta_id: [""]})))
+        waiter.start()
+        deadline = time.monotonic() + 10
+        pushes = []
+        while not pushes and time.monotonic() < deadline:
+            pushes = [p for p in self.admin("GET", "mfa_pushes").json if p["user"] == name]
+            time.sleep(0.02)
+        self.assertEqual(len(pushes), 1)
+        self.assertEqual((pushes[0]["method_id"], pushes[0]["method_type"]), (self.okta_id, "okta"))
+        self.ok("GET", "sys/health", status=(200,))  # Vault keeps serving while a push waits
+        answered = self.admin("POST", "mfa_pushes", {"id": pushes[0]["id"], "answer": answer})
+        self.assertEqual(answered.json, {"answered": 1})
+        waiter.join(10)
+        return result["r"]
+
+    def test_an_approved_push_gives_the_token(self):
+        name, _entity, _key = self.user([self.okta_id])
+        result = self.push(name, "approve")
+        self.assertEqual(result.status, 200, result.text)
+        self.assertTrue(result.json["auth"]["client_token"].startswith("hvs."))
+
+    def test_a_rejected_push_is_403_with_oktas_reason(self):
+        name, _entity, _key = self.user([self.okta_id])
+        result = self.push(name, "reject")
+        self.assertEqual(result.status, 403)
+        self.assertIn(f"failed to satisfy enforcement e-{name}. error: 2 errors occurred:\n\t* push verification "
+                      "explicitly rejected", result.errors[0])
+
+    def test_the_request_log_hides_the_payload_and_the_request_id(self):
+        name, _entity, _key = self.user([self.totp_id])
+        request_id = self.requirement(name)["auth"]["mfa_requirement"]["mfa_request_id"]
+        self.admin("DELETE", "requests")
+        self.validate(request_id, {self.totp_id: ["123456"]})
+        entry = self.admin("GET", "requests").json[0]
+        self.assertEqual(entry["body"], {"mfa_request_id": "<redacted>", "mfa_payload": "<redacted>"})
 
 
 if __name__ == "__main__":

@@ -1,9 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
-// login: credentials in, a Vault token kept by the session's TokenKeeper.
+// login: credentials in; a Vault token kept by the session's TokenKeeper, or a
+// challenge (login MFA) that login-continue answers.
+#include <algorithm>
+
 #include "control_service.hpp"
 #include "log.hpp"
 
 namespace sshcert::ops {
+
+TokenKeeper::LoginDone login_reply(VaultSession& session, ControlReply reply) {
+    return [&session, reply = std::move(reply)](Result<TokenKeeper::LoginStep> r) {
+        if (!r) {
+            log::warn("login failed: ", r.error().message);
+            return reply(control::make_error_reply(r.error()));
+        }
+        if (auto* challenge = std::get_if<control::LoginChallenge>(&*r))
+            return reply(control::make_reply({{"challenge", control::to_json(*challenge)}}));
+        session.measure_clock_skew();
+        reply(control::make_reply(control::to_json(std::get<control::TokenSummary>(*r))));
+    };
+}
 
 void login(ControlContext& ctx, const control::Json& request, ControlReply reply) {
     control::FieldReader f(request);
@@ -14,15 +30,9 @@ void login(ControlContext& ctx, const control::Json& request, ControlReply reply
     std::string secret = f.string("secret");
     req.secret = SecretString::take(secret);
     if (f.error()) return reply(control::make_error_reply(*f.error()));
+    req.challenge_lifetime = std::min(ctx.config().auth.mfa_timeout, kMaxChallengeLifetime);
     VaultSession& session = ctx.session();
-    session.tokens().login(std::move(req), [&session, reply = std::move(reply)](Result<control::TokenSummary> r) {
-        if (!r) {
-            log::warn("login failed: ", r.error().message);
-            return reply(control::make_error_reply(r.error()));
-        }
-        session.measure_clock_skew();
-        reply(control::make_reply(control::to_json(*r)));
-    });
+    session.tokens().login(std::move(req), login_reply(session, std::move(reply)));
 }
 
 }  // namespace sshcert::ops

@@ -3,11 +3,15 @@
 GET/DELETE /_standin/requests      the record of /v1 requests / clear it
 GET/POST/DELETE /_standin/faults   show / set (merge) / clear injected faults
 GET/POST /_standin/time_offset     show / set the clock offset in seconds
+POST /_standin/ldap_directory      set (or remove) a user of an ldap mount's directory
+GET/POST /_standin/mfa_pushes      MFA pushes waiting for the person / answer them
 """
 
 import json
 
+from .ldap import set_directory_user
 from .replies import Reply, json_reply
+from .sys_backend import sanitize_mount_path
 
 
 def _error(status, message):
@@ -15,10 +19,11 @@ def _error(status, message):
 
 
 class AdminApi:
-    def __init__(self, faults, log, clock):
+    def __init__(self, faults, log, core):
         self.faults = faults
         self.log = log
-        self.clock = clock
+        self.core = core
+        self.clock = core.clock
         self._routes = {
             ("GET", "requests"): self._list_requests,
             ("DELETE", "requests"): self._clear_requests,
@@ -29,6 +34,9 @@ class AdminApi:
             ("GET", "time_offset"): self._show_offset,
             ("POST", "time_offset"): self._set_offset,
             ("PUT", "time_offset"): self._set_offset,
+            ("POST", "ldap_directory"): self._set_directory_user,
+            ("GET", "mfa_pushes"): self._list_pushes,
+            ("POST", "mfa_pushes"): self._answer_pushes,
         }
 
     def serve(self, method, path, body):
@@ -73,3 +81,32 @@ class AdminApi:
             raise ValueError('expected {"seconds": <number>}')
         self.clock.offset = seconds
         return json_reply(200, {"seconds": seconds})
+
+    def _set_directory_user(self, payload):
+        """{"mount": "ldap", "username": "alice", "password": "..." (null removes), "groups": [...]}"""
+        if not isinstance(payload, dict) or not isinstance(payload.get("username"), str):
+            raise ValueError('expected {"mount": ..., "username": ..., "password": ..., "groups": [...]}')
+        mount = sanitize_mount_path(str(payload.get("mount", "ldap")))
+        password, groups = payload.get("password"), payload.get("groups", [])
+        if password is not None and not isinstance(password, str):
+            raise ValueError('"password" must be a string or null')
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            raise ValueError('"groups" must be a list of strings')
+        with self.core.lock:
+            entry = self.core.state["auth"].get(mount)
+            if entry is None or entry["type"] != "ldap":
+                raise ValueError(f"no ldap auth method at auth/{mount}")
+            set_directory_user(entry, payload["username"], password, groups)
+            if self.core.store is not None:
+                self.core.store.save(self.core.state)
+        return Reply(204)
+
+    def _list_pushes(self, _payload):
+        return json_reply(200, self.core.login_mfa.pending_pushes())
+
+    def _answer_pushes(self, payload):
+        """{"answer": "approve" | "reject" | "timeout", "id": <push id> (default: every push)}"""
+        if not isinstance(payload, dict):
+            raise ValueError('expected {"answer": "approve"}')
+        answered = self.core.login_mfa.answer_pushes(payload.get("answer"), payload.get("id"))
+        return json_reply(200, {"answered": answered})

@@ -15,13 +15,15 @@ from .acl import ACL, DEFAULT_POLICY, parse_policy
 from .framework import ErrorResponse, HandlerError, Request, UPDATE, VaultError
 from .gocompat import multierror
 from .identity import IdentityBackend, IdentityStore
+from .ldap import LdapBackend
+from .login_mfa import MFA_WARNING, LoginMfa
 from .ssh_engine import SshBackend
 from .sys_backend import SysBackend, new_mount_entry
 from .tokens import PERMISSION_DENIED, TokenBackend, TokenStore
 from .userpass import UserpassBackend
 
 _SECRET_ENGINES = {"ssh": SshBackend}
-_AUTH_METHODS = {"userpass": UserpassBackend}
+_AUTH_METHODS = {"userpass": UserpassBackend, "ldap": LdapBackend}
 
 
 class Clock:
@@ -36,7 +38,8 @@ class Clock:
 
 
 def fresh_state():
-    return {"mounts": {}, "auth": {}, "policies": {}, "tokens": {}, "identity": {"entities": {}}}
+    return {"mounts": {}, "auth": {}, "policies": {}, "tokens": {}, "identity": {"entities": {}},
+            "mfa": {"methods": {}, "enforcements": {}, "totp_secrets": {}}}
 
 
 class StateStore:
@@ -69,6 +72,7 @@ class Core:
         self.state = (store.load() if store else None) or fresh_state()
         self.tokens = TokenStore(self, root_token)
         self.identity = IdentityStore(self)
+        self.login_mfa = LoginMfa(self)
         self.builtin_mounts = {
             "sys/": new_mount_entry("system", "system"),
             "identity/": new_mount_entry("identity", "identity"),
@@ -141,15 +145,27 @@ class Core:
         try:
             response = backend.handle(request)
             if response is not None and response.login is not None:
-                entity = self.identity.entity_for_alias(backend.entry["accessor"],
-                                                        response.login.alias_name)
-                auth, warnings = self.tokens.login(response.login, request.path,
-                                                   backend.mount_point, entity)
-                response.auth, response.login = auth, None
-                response.warnings += warnings
+                login, response.login = response.login, None
+                entity = self.identity.entity_for_alias(backend.entry["accessor"], login.alias_name)
+                # A login an MFA enforcement matches gets no token yet (two-phase login MFA).
+                response.auth = self.login_mfa.requirement(login, request.path, backend, entity)
+                if response.auth is not None:
+                    response.warnings.append(MFA_WARNING)
+                else:
+                    response.auth, warnings = self.issue_login(login, request.path,
+                                                               backend.mount_point, entity)
+                    response.warnings += warnings
             return response
         except (ErrorResponse, HandlerError) as err:
             raise VaultError(err.status, [err.message]) from None
+
+    def issue_login(self, login, path, mount_point, entity_id):
+        """LoginCreateToken: the token of a finished login; (auth block, warnings)."""
+        return self.tokens.login(login, path, mount_point, entity_id)
+
+    def stop(self):
+        """Ends every wait (pushes): the server is shutting down."""
+        self.login_mfa.stop()
 
     def _authenticated_request(self, backend, request):
         token = self.tokens.authenticate(request.client_token)

@@ -163,7 +163,8 @@ def _directive(directive, entity, now):
 
 
 class IdentityBackend(Backend):
-    """identity/entity/id/<id> (read, update) and identity/entity/name/<name> (read)."""
+    """identity/entity/id/<id> (read, update), identity/entity/name/<name> (read), and
+    identity/mfa/ (login_mfa.py)."""
 
     mount_type = "identity"
 
@@ -172,6 +173,7 @@ class IdentityBackend(Backend):
                          "metadata": f.Field(f.KV_PAIRS), "policies": f.Field(f.COMMA_STRINGS),
                          "disabled": f.Field(f.BOOL)}
         return [
+            *self.core.login_mfa.paths(),
             Path(f"entity/id/(?P<id>{NAME})", update_fields,
                  {READ: self.read_by_id, UPDATE: self.update_by_id}),
             Path("entity/name/(?P<name>.+)", {"name": f.Field(f.STRING)},

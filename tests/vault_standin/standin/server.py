@@ -161,7 +161,8 @@ def write_port_file(path, port):
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="vault_standin.py",
-        description="A HashiCorp Vault stand-in for tests (SSH CA, userpass, tokens, policies).")
+        description="A HashiCorp Vault stand-in for tests (SSH CA, userpass, ldap, login MFA, "
+                    "tokens, policies).")
     parser.add_argument("--port", type=int, default=0,
                         help="TCP port on 127.0.0.1; 0 picks a free one (default)")
     parser.add_argument("--port-file", help="write the listening port to this file")
@@ -197,7 +198,7 @@ def main(argv=None):
     faults, request_log = Faults(), RequestLog(args.record_secrets)
     core = build_core(args, faults)
     server = StandinServer(args.port, VaultHttp(core, faults, request_log),
-                           AdminApi(faults, request_log, core.clock), core.clock)
+                           AdminApi(faults, request_log, core), core.clock)
     port = server.server_address[1]
     if args.port_file:
         write_port_file(args.port_file, port)
@@ -213,6 +214,7 @@ def main(argv=None):
     while not stop.wait(0.1):
         pass
     faults.stop()
+    core.stop()
     server.shutdown()
     server.server_close()
     log("stopped")

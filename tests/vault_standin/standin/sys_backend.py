@@ -1,8 +1,9 @@
 """The sys/ endpoints tests use to configure the stand-in like a real Vault.
 
 Enabling and disabling secrets engines (sys/mounts) and auth methods
-(sys/auth), and ACL policies (sys/policies/acl and the older sys/policy).
-Only "ssh" secrets engines and "userpass" auth methods can be enabled.
+(sys/auth), ACL policies (sys/policies/acl and the older sys/policy), and the
+second step of a login subject to MFA (sys/mfa/validate, login_mfa.py).
+Only "ssh" secrets engines and "userpass" and "ldap" auth methods can be enabled.
 """
 
 import uuid
@@ -11,8 +12,11 @@ from . import fields as f
 from .acl import DEFAULT_POLICY, PolicyError, parse_policy
 from .framework import (DELETE, LIST, READ, UPDATE, Backend, ErrorResponse, Path, Response)
 from .gocompat import Base64Error, go_base64_decode, parse_duration_seconds
+from .ldap import new_ldap_entry
 
 PROTECTED_MOUNTS = ("audit/", "auth/", "sys/", "cubbyhole/", "identity/")
+# What a new mount entry of each auth method type holds besides the common fields.
+_AUTH_ENTRIES = {"userpass": lambda: {"users": {}, "lockouts": {}}, "ldap": new_ldap_entry}
 BUILTIN_POLICIES = ("default", "root")
 VERSION = "1.21.1"
 
@@ -83,6 +87,7 @@ def _check_conflicts(existing_paths, path):
 class SysBackend(Backend):
     mount_type = "system"
     root_protected = ("auth/*",)
+    unauthenticated = ("mfa/validate",)
 
     def paths(self):
         policy_fields = {"name": f.Field(f.STRING), "policy": f.Field(f.STRING)}
@@ -101,6 +106,8 @@ class SysBackend(Backend):
             Path("policies/acl/(?P<name>.+)", policy_fields, policy_ops),
             Path("policy/?", {}, {READ: self.list_policies, LIST: self.list_policies}),
             Path("policy/(?P<name>.+)", {**policy_fields, "rules": f.Field(f.STRING)}, policy_ops),
+            Path("mfa/validate", {"mfa_request_id": f.Field(f.STRING), "mfa_payload": f.Field(f.MAP)},
+                 {UPDATE: lambda request, data: self.core.login_mfa.validate(request, data)}),
         ]
 
     @property
@@ -168,11 +175,11 @@ class SysBackend(Backend):
         if not data.get("type"):
             raise ErrorResponse("backend type must be specified as a string")
         _check_conflicts(["token/", *self.state["auth"]], path)
-        if data.get("type") != "userpass":
-            raise ErrorResponse(
-                f"the Vault stand-in does not implement auth method type \"{data.get('type')}\"")
-        entry = new_mount_entry("userpass", "auth_userpass", data.get("description"), config)
-        entry.update(users={}, lockouts={})
+        kind = data.get("type")
+        if kind not in _AUTH_ENTRIES:
+            raise ErrorResponse(f"the Vault stand-in does not implement auth method type \"{kind}\"")
+        entry = new_mount_entry(kind, f"auth_{kind}", data.get("description"), config)
+        entry.update(_AUTH_ENTRIES[kind]())
         self.state["auth"][path] = entry
 
     def disable_auth(self, _request, data):
