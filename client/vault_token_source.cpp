@@ -3,7 +3,7 @@
 
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
-#include <openssl/crypto.h>
+#include <strings.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -131,7 +131,7 @@ bool drain(int out_fd, int err_fd, std::string& out, std::string& err, bool& too
             if (i == 0 && take < static_cast<std::size_t>(got)) too_much = true;
         }
     }
-    OPENSSL_cleanse(buf, sizeof buf);
+    wipe(buf, sizeof buf);
     return true;
 }
 
@@ -198,9 +198,9 @@ Result<std::string> run_token_helper(const std::string& helper, std::chrono::mil
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     std::string result = trim(token);
-    OPENSSL_cleanse(token.data(), token.size());
+    wipe(token.data(), token.size());
     auto fail = [&](std::string what) {
-        OPENSSL_cleanse(result.data(), result.size());
+        wipe(result.data(), result.size());
         std::string said = printable(stderr_text);
         return Error{Errc::InvalidArgument, "the Vault token helper " + helper + " " + what + (said.empty() ? "" : ": " + said) +
                                                 "; fix it, or give the token with --token-stdin or VAULT_TOKEN"};
@@ -228,7 +228,7 @@ Result<std::string> find_vault_token(const config::Getenv& getenv, bool from_std
     std::string token;
     if (in && std::getline(in, token)) {
         std::string trimmed = trim(token);
-        OPENSSL_cleanse(token.data(), token.size());
+        wipe(token.data(), token.size());
         if (!trimmed.empty()) return trimmed;
     }
     return Error{Errc::InvalidArgument, "no Vault token: pass one with --token-stdin, set VAULT_TOKEN, or run `vault login` "
