@@ -27,6 +27,8 @@ struct VaultSettings {
     std::string ca_path;                              ///< directory of PEM files to trust
     bool skip_verify = false;                         ///< disables TLS verification (never in production)
     std::chrono::seconds timeout{30};                 ///< whole-request timeout for each Vault call
+
+    bool operator==(const VaultSettings&) const = default;
 };
 
 struct AuthSettings {

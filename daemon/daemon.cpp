@@ -21,11 +21,6 @@ std::string expand_home(const std::string& path) {
     return std::string(home ? home : "") + path.substr(1);
 }
 
-/// The Vault settings that, when changed, make the current login meaningless.
-bool same_vault(const config::VaultSettings& a, const config::VaultSettings& b) {
-    return a.address == b.address && a.fallback_addresses == b.fallback_addresses && a.namespace_name == b.namespace_name &&
-           a.ca_cert == b.ca_cert && a.ca_path == b.ca_path && a.skip_verify == b.skip_verify && a.timeout == b.timeout;
-}
 }  // namespace
 
 Daemon::Daemon(asio::io_context& io, DaemonOptions options, config::Config config)
@@ -79,9 +74,7 @@ void Daemon::start() {
     if (!upstream.empty() && upstream == config::agent_socket_path(options_.runtime_dir))
         throw StartupError("[agent] upstream_agent points at sshcertd's own socket");
     listeners_.start(agent_.protocol(std::nullopt), control_.protocol());
-    std::vector<std::string> names;
-    for (const auto& p : config_.profiles) names.push_back(p.name);
-    listeners_.sync_profiles(names, [this](const std::string& n) { return agent_.protocol(n); });
+    sync_profile_sockets();
     agent_.set_upstream(upstream);
     session_->measure_clock_skew();
     renewals_.poke();
@@ -122,7 +115,7 @@ Status Daemon::reload() {
     auto fresh = config::load(options_.config_path, [](const char* n) { return std::getenv(n); });
     if (!fresh) return fail(fresh.error());
 
-    bool vault_changed = !same_vault(fresh->vault, config_.vault);
+    bool vault_changed = fresh->vault != config_.vault;  // any change means a new client, so a new login
     config_ = std::move(*fresh);
     if (vault_changed) {
         bool had_login = session_->tokens().active() != nullptr;
@@ -135,14 +128,18 @@ Status Daemon::reload() {
         session_->measure_clock_skew();
         if (had_login) log::info("the Vault settings changed (now ", config_.vault.address, "); the old login no longer applies");
     }
-    std::vector<std::string> names;
-    for (const auto& p : config_.profiles) names.push_back(p.name);
-    listeners_.sync_profiles(names, [this](const std::string& n) { return agent_.protocol(n); });
+    sync_profile_sockets();
     agent_.set_upstream(expand_home(config_.agent.upstream_agent));
     log::info("configuration reloaded: ", config_.profiles.size(), " profile(s)");
     systemd::notify("READY=1");
     publish_status();
     return ok_status();
+}
+
+void Daemon::sync_profile_sockets() {
+    std::vector<std::string> names;
+    for (const auto& p : config_.profiles) names.push_back(p.name);
+    listeners_.sync_profiles(names, [this](const std::string& n) { return agent_.protocol(n); });
 }
 
 void Daemon::on_login_changed(bool identity_changed) {

@@ -54,6 +54,8 @@ public:
 private:
     std::unique_ptr<VaultSession> make_session();
     void on_login_changed(bool identity_changed);
+    /// agent-<profile>.sock for each configured profile, and none for others.
+    void sync_profile_sockets();
 
     asio::io_context& io_;
     DaemonOptions options_;

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // sshcertd's heap forgets what it held: every block is overwritten when it is
-// freed: our strings and JSON through operator delete, OpenSSL's TLS records
-// through CRYPTO_set_mem_functions (libcurl's through CurlGlobal). A password or token that passed through a
-// temporary is then gone once the temporary is, not left in free memory for
-// a later core dump or /proc/PID/mem reader. Keys themselves live in
+// freed. Our strings and JSON go through operator delete below, OpenSSL's TLS
+// records through CRYPTO_set_mem_functions, libcurl's through CurlGlobal. A
+// password or token that passed through a temporary is then gone with it, not
+// left in free memory for a later core dump or /proc/PID/mem reader. Keys themselves live in
 // OpenSSL's secure heap (see platform/hygiene.cpp). Linked into sshcertd only.
 #include <malloc.h>
 #include <openssl/crypto.h>

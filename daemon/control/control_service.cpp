@@ -31,11 +31,7 @@ FramedProtocol ControlService::protocol() {
         .idle_timeout = limits::kControlIdleTimeout,
         .on_message =
             [this](std::uint64_t, wire::ByteView body, FramedProtocol::Reply reply) {
-                auto send = [reply](control::Json j) {
-                    auto frame = control::encode(j);
-                    wipe_strings(j);  // login replies carry nothing secret, but requests echo nothing either
-                    reply(std::move(frame));
-                };
+                auto send = [reply](const control::Json& j) { reply(control::encode(j)); };
                 auto request = control::decode(body);
                 if (!request) return send(control::make_error_reply(request.error()));
                 handle(*request, send);

@@ -16,7 +16,7 @@ constexpr std::int64_t kNoticeableSkewSeconds = 30;
 }  // namespace
 
 VaultSession::VaultSession(asio::io_context& io, std::shared_ptr<VaultClient> vault, TokenKeeper::Changed changed)
-    : io_(io), vault_(std::move(vault)), tokens_(io, *vault_, std::move(changed)) {}
+    : vault_(std::move(vault)), tokens_(io, *vault_, std::move(changed)) {}
 
 std::uint64_t VaultSession::vault_now() const {
     return static_cast<std::uint64_t>(std::max<std::int64_t>(0, unix_now() + skew_.value_or(0)));

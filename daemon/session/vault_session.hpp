@@ -38,7 +38,6 @@ public:
     void stop();
 
 private:
-    asio::io_context& io_;
     std::shared_ptr<VaultClient> vault_;
     TokenKeeper tokens_;
     std::optional<std::int64_t> skew_;
