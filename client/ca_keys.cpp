@@ -53,8 +53,8 @@ Result<std::vector<std::string>> parse_ca_keys(std::string_view text, const std:
 }
 
 Result<CaKeys> fetch_ca_keys(const ControlClient& daemon, const std::optional<std::string>& profile,
-                             const std::optional<std::string>& mount) {
-    control::Json args = control::Json::object();
+                             const std::optional<std::string>& mount, control::Json route) {
+    control::Json args = std::move(route);
     if (mount) args["mount"] = *mount;
     else if (profile) args["profile"] = *profile;
     auto reply = daemon.call(control::make_request(control::op::kCaKeys, std::move(args)));

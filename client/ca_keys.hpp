@@ -35,9 +35,10 @@ struct CaKeys {
 };
 
 /// The CA keys of a Vault SSH mount through the daemon: `mount` if given, else
-/// the mount of `profile`, else that of the first profile.
+/// the mount of `profile`, else that of the first profile. `route` (the Vault: `vault`,
+/// `vault_addr`) goes into the request as it is.
 Result<CaKeys> fetch_ca_keys(const ControlClient& daemon, const std::optional<std::string>& profile,
-                             const std::optional<std::string>& mount);
+                             const std::optional<std::string>& mount, control::Json route = control::Json::object());
 
 /// A known_hosts host pattern: comma-separated names or wildcards, no spaces.
 Status check_known_hosts_pattern(std::string_view pattern);

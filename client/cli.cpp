@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include "commands/commands.hpp"
@@ -82,6 +83,9 @@ int run(int argc, char** argv) {
         ->check(CLI::IsMember({"token", "userpass", "ldap"}));
     login_cmd->add_option("--mount", login.mount, "auth mount path (default: the method's name)");
     login_cmd->add_option("-u,--username", login.username, "userpass or ldap user (default: [auth] username, else $USER)");
+    login_cmd->add_option("--vault", login.vault, "log in to this [vault.<name>] of the config, with its [auth.<name>] defaults "
+                                                  "(default: the default [vault], or the one VAULT_ADDR names)")
+        ->type_name("NAME");
     login_cmd->add_flag("--token-stdin", login.token_stdin,
                         "read the token from standard input (else VAULT_TOKEN, the Vault CLI's token_helper, ~/.vault-token)");
     login_cmd->add_flag("--password-stdin", login.password_stdin, "read the password from standard input");
@@ -94,7 +98,11 @@ int run(int argc, char** argv) {
     status_cmd->add_flag("--json", status_json, "machine-readable output");
 
     bool logout_revoke = false;
-    auto* logout_cmd = app.add_subcommand("logout", "revoke the Vault token and wipe every key");
+    std::optional<std::string> logout_vault;
+    auto* logout_cmd = app.add_subcommand("logout", "revoke the Vault token and wipe every key (of every Vault, unless --vault "
+                                                    "or VAULT_ADDR names one)");
+    logout_cmd->add_option("--vault", logout_vault, "log out of this [vault.<name>] only, wiping its profiles' keys")
+        ->type_name("NAME");
     logout_cmd->add_flag("--revoke", logout_revoke,
                          "revoke the token even when it came from VAULT_TOKEN, a token helper or ~/.vault-token (kept by default)");
 
@@ -207,9 +215,14 @@ int run(int argc, char** argv) {
 
     auto getenv = [](const char* n) { return std::getenv(n); };
     Context ctx{getenv, config_path, ControlClient(config::runtime_dir(getenv), daemon_start_command(getenv, systemd_booted()))};
+    if (config_path) {
+        std::error_code ec;
+        auto absolute = std::filesystem::absolute(*config_path, ec);
+        ctx.daemon.set_config(ec ? *config_path : absolute.string());
+    }
     if (*login_cmd) return cmd_login(ctx, login);
     if (*status_cmd) return cmd_status(ctx, status_json);
-    if (*logout_cmd) return cmd_logout(ctx, logout_revoke);
+    if (*logout_cmd) return cmd_logout(ctx, logout_revoke, logout_vault);
     if (*cloud_init_cmd) return cmd_cloud_init(ctx, cloud_init);
     if (*ca_cmd) return cmd_ca(ctx, ca);
     if (*setup_cmd) return cmd_setup(ctx);

@@ -48,6 +48,15 @@ bool read_exact(int fd, std::uint8_t* buf, std::size_t len) {
     return true;
 }
 
+void wipe_strings(control::Json& j) {
+    if (j.is_string()) {
+        auto& s = j.get_ref<std::string&>();
+        wipe(s.data(), s.size());
+    } else if (j.is_structured()) {
+        for (auto& item : j) wipe_strings(item);
+    }
+}
+
 /// A login waits for Vault (its timeout and retries); anything longer means the daemon is stuck.
 constexpr int kReplyTimeoutSeconds = 120;
 
@@ -89,7 +98,15 @@ Result<control::Json> ControlClient::call(const control::Json& request, std::chr
     timeval tv{kReplyTimeoutSeconds, 0};
     ::setsockopt(sock.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 
-    auto frame = control::encode(request);
+    wire::Bytes frame;
+    if (config_path_ && !request.contains("config")) {
+        control::Json with_config = request;
+        with_config["config"] = *config_path_;
+        frame = control::encode(with_config);
+        wipe_strings(with_config);  // the copy holds the request's secrets too
+    } else {
+        frame = control::encode(request);
+    }
     bool sent = write_all(sock.fd, frame);
     wipe(frame.data(), frame.size());  // login requests carry secrets
     if (!sent) return Error{Errc::DaemonUnavailable, "sshcertd closed the connection before the request was sent"};

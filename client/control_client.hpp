@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "control_codec.hpp"
@@ -29,9 +30,20 @@ public:
 
     const std::string& runtime_dir() const noexcept { return runtime_dir_; }
 
+    /// The user's -c FILE, sent with every request as `config`: the daemon refuses a request
+    /// made under another config than its own, so -c is never silently ignored.
+    void set_config(std::string absolute_path) { config_path_ = std::move(absolute_path); }
+    /// A copy that sends no `config`, for a request the client resolved from its own config file.
+    ControlClient without_config() const {
+        ControlClient c = *this;
+        c.config_path_.reset();
+        return c;
+    }
+
 private:
     std::string runtime_dir_;
     std::string start_command_;
+    std::optional<std::string> config_path_;
 };
 
 /// How to start sshcertd here: its socket unit where a systemd user manager can

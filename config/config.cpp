@@ -76,6 +76,8 @@ public:
         if (auto t = key_type_from_string(s)) out = *t;
         else fail(*get(key), key, "must be one of ed25519, ecdsa-p256, ecdsa-p384, rsa-3072, rsa-4096");
     }
+    /// Marks `key` as read elsewhere (a sub-table).
+    void allow(const std::string& key) { known_.insert(key); }
     /// Reports keys nobody asked for (typos stay visible instead of silently ignored).
     void reject_unknown() {
         for (const auto& [k, v] : table_) {
@@ -120,7 +122,7 @@ Error error_at(const std::string& origin, const toml::source_region& src, const 
     return Error{Errc::InvalidArgument, origin + ":" + std::to_string(src.begin.line) + ": " + what};
 }
 
-std::optional<Error> read_profile(const toml::table& t, const std::string& origin, Profile& p) {
+std::optional<Error> read_profile(const toml::table& t, const std::string& origin, const Config& c, Profile& p) {
     TableReader r(t, "[[profile]]", origin);
     r.string("name", p.name);
     r.strings("hosts", p.hosts);
@@ -130,6 +132,7 @@ std::optional<Error> read_profile(const toml::table& t, const std::string& origi
     r.duration("ttl", p.ttl);
     r.key_type("key_type", p.key_type);
     r.strings("extensions", p.extensions);
+    r.string("vault", p.vault);
     r.reject_unknown();
     if (!r.error()) {
         if (p.name.empty()) r.fail_at(t.source(), "[[profile]] needs a name");
@@ -138,8 +141,96 @@ std::optional<Error> read_profile(const toml::table& t, const std::string& origi
         else if (p.role.empty()) r.fail_at(t.source(), "profile '" + p.name + "' needs a role (the Vault SSH role to sign with)");
         else if (p.hosts.empty()) r.fail_at(t.source(), "profile '" + p.name + "' needs hosts, e.g. hosts = [\"*.example.com\"]");
         else if (p.mount.empty()) r.fail_at(t.source(), "profile '" + p.name + "' has an empty mount");
+        else if (!c.find_vault(p.vault)) {
+            std::string names;
+            for (const auto& n : c.vault_names()) names += (names.empty() ? "" : ", ") + n;
+            r.fail_at(t.get("vault")->source(), "profile '" + p.name + "' names vault '" + p.vault + "', but there is no [vault." +
+                                                    p.vault + "] (Vaults: " + names + ")");
+        }
     }
     return r.error();
+}
+
+/// Reads a [vault] or [vault.<name>] table; `skip` are its sub-tables (the named Vaults).
+std::optional<Error> read_vault(const toml::table& t, const std::string& section, const std::string& origin,
+                                VaultSettings& v, const std::vector<std::string>& skip = {}) {
+    TableReader r(t, section, origin);
+    for (const auto& k : skip) r.allow(k);
+    r.string("address", v.address);
+    r.strings("fallback_addresses", v.fallback_addresses);
+    r.string("namespace", v.namespace_name);
+    r.string("ca_cert", v.ca_cert);
+    r.string("ca_path", v.ca_path);
+    r.boolean("skip_verify", v.skip_verify);
+    r.duration("timeout", v.timeout);
+    r.reject_unknown();
+    return r.error();
+}
+
+/// Reads an [auth] or [auth.<name>] table: one parser for both, so every key works in either.
+std::optional<Error> read_auth(const toml::table& t, const std::string& section, const std::string& origin,
+                               AuthSettings& a, const std::vector<std::string>& skip = {}) {
+    TableReader r(t, section, origin);
+    for (const auto& k : skip) r.allow(k);
+    r.string("method", a.method);
+    r.string("mount", a.mount);
+    r.string("username", a.username);
+    r.duration("mfa_timeout", a.mfa_timeout);
+    r.reject_unknown();
+    if (!r.error() && a.method != "token" && a.method != "userpass" && a.method != "ldap")
+        r.fail_at(t.get("method")->source(), section + " method must be \"token\", \"userpass\" or \"ldap\"");
+    if (!r.error() && (a.mfa_timeout.count() < 1 || a.mfa_timeout.count() > 300))
+        r.fail_at(t.get("mfa_timeout")->source(),
+                  section + " mfa_timeout must be between 1s and 5m (Vault forgets a login waiting for MFA after 5 minutes)");
+    return r.error();
+}
+
+/// The names of a table's sub-tables: [vault.<name>] inside [vault].
+std::vector<std::string> sub_tables(const toml::table* t) {
+    std::vector<std::string> out;
+    if (t)
+        for (const auto& [k, v] : *t)
+            if (v.is_table()) out.emplace_back(k.str());
+    return out;
+}
+
+/// [vault], [auth] and every [vault.<name>] with its [auth.<name>].
+std::optional<Error> read_vaults(const toml::table& root, const std::string& origin, Config& c) {
+    const auto* vault = root.get_as<toml::table>("vault");
+    const auto* auth = root.get_as<toml::table>("auth");
+    auto names = sub_tables(vault);
+    if (vault)
+        if (auto e = read_vault(*vault, "[vault]", origin, c.vault, names)) return e;
+    if (auth)
+        if (auto e = read_auth(*auth, "[auth]", origin, c.auth, sub_tables(auth))) return e;
+    for (const auto& name : names) {
+        const auto& t = *vault->get_as<toml::table>(name);
+        std::string section = "[vault." + name + "]";
+        if (name == kDefaultVault)
+            return error_at(origin, t.source(), "[vault.default] is not allowed: the default Vault is [vault] itself");
+        if (!valid_profile_name(name))
+            return error_at(origin, t.source(), "Vault name '" + name + "' may use only letters, digits, '.', '_' and '-'");
+        NamedVault nv{.name = name};
+        nv.vault.address.clear();
+        if (auto e = read_vault(t, section, origin, nv.vault)) return e;
+        if (nv.vault.address.empty())
+            return error_at(origin, t.source(), section + " needs an address, e.g. address = \"https://vault.example.com:8200\"");
+        if (nv.vault.address == c.vault.address)
+            return error_at(origin, t.source(), section + " has the address of [vault] (" + nv.vault.address +
+                                                    "); one Vault is one table: use the default, or give this one its own address");
+        for (const auto& other : c.vaults)
+            if (other.vault.address == nv.vault.address)
+                return error_at(origin, t.source(), section + " has the address of [vault." + other.name + "] (" +
+                                                        nv.vault.address + "); one Vault is one table");
+        if (const auto* a = auth ? auth->get_as<toml::table>(name) : nullptr)
+            if (auto e = read_auth(*a, "[auth." + name + "]", origin, nv.auth)) return e;
+        c.vaults.push_back(std::move(nv));
+    }
+    for (const auto& name : sub_tables(auth))
+        if (!c.find_vault(name))
+            return error_at(origin, auth->get(name)->source(),
+                            "[auth." + name + "] belongs to no Vault; add a [vault." + name + "] with its address");
+    return std::nullopt;
 }
 
 }  // namespace
@@ -160,6 +251,26 @@ const Profile* Config::find_profile(std::string_view name) const {
     for (const auto& p : profiles)
         if (p.name == name) return &p;
     return nullptr;
+}
+
+const VaultSettings* Config::find_vault(std::string_view name) const {
+    if (name == kDefaultVault) return &vault;
+    for (const auto& v : vaults)
+        if (v.name == name) return &v.vault;
+    return nullptr;
+}
+
+const AuthSettings* Config::find_auth(std::string_view name) const {
+    if (name == kDefaultVault) return &auth;
+    for (const auto& v : vaults)
+        if (v.name == name) return &v.auth;
+    return nullptr;
+}
+
+std::vector<std::string> Config::vault_names() const {
+    std::vector<std::string> out{kDefaultVault};
+    for (const auto& v : vaults) out.push_back(v.name);
+    return out;
 }
 
 const Profile* Config::profile_for_host(std::string_view host) const {
@@ -187,32 +298,7 @@ Result<Config> parse(std::string_view text, const std::string& origin) {
 
     Config c;
     c.source = origin;
-    if (const auto* vault = root.get_as<toml::table>("vault")) {
-        TableReader r(*vault, "[vault]", origin);
-        r.string("address", c.vault.address);
-        r.strings("fallback_addresses", c.vault.fallback_addresses);
-        r.string("namespace", c.vault.namespace_name);
-        r.string("ca_cert", c.vault.ca_cert);
-        r.string("ca_path", c.vault.ca_path);
-        r.boolean("skip_verify", c.vault.skip_verify);
-        r.duration("timeout", c.vault.timeout);
-        r.reject_unknown();
-        if (r.error()) return *r.error();
-    }
-    if (const auto* auth = root.get_as<toml::table>("auth")) {
-        TableReader r(*auth, "[auth]", origin);
-        r.string("method", c.auth.method);
-        r.string("mount", c.auth.mount);
-        r.string("username", c.auth.username);
-        r.duration("mfa_timeout", c.auth.mfa_timeout);
-        r.reject_unknown();
-        if (!r.error() && c.auth.method != "token" && c.auth.method != "userpass" && c.auth.method != "ldap")
-            r.fail_at(auth->get("method")->source(), "[auth] method must be \"token\", \"userpass\" or \"ldap\"");
-        if (!r.error() && (c.auth.mfa_timeout.count() < 1 || c.auth.mfa_timeout.count() > 300))
-            r.fail_at(auth->get("mfa_timeout")->source(),
-                      "[auth] mfa_timeout must be between 1s and 5m (Vault forgets a login waiting for MFA after 5 minutes)");
-        if (r.error()) return *r.error();
-    }
+    if (auto e = read_vaults(root, origin, c)) return *e;
     if (const auto* agent = root.get_as<toml::table>("agent")) {
         TableReader r(*agent, "[agent]", origin);
         r.string("upstream_agent", c.agent.upstream_agent);
@@ -229,7 +315,7 @@ Result<Config> parse(std::string_view text, const std::string& origin) {
             return error_at(origin, profiles->source(), "profiles are written as [[profile]] tables");
         for (const auto& node : *arr) {
             Profile p;
-            if (auto e = read_profile(*node.as_table(), origin, p)) return *e;
+            if (auto e = read_profile(*node.as_table(), origin, c, p)) return *e;
             if (c.find_profile(p.name)) return error_at(origin, node.source(), "profile '" + p.name + "' is defined twice");
             c.profiles.push_back(std::move(p));
         }

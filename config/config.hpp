@@ -40,6 +40,16 @@ struct AuthSettings {
     std::chrono::seconds mfa_timeout{300};
 };
 
+/// The name of the Vault in [vault] and [auth]; [vault.<name>] tables name the others.
+inline constexpr const char* kDefaultVault = "default";
+
+/// A Vault beside the default one: [vault.<name>] and its [auth.<name>].
+struct NamedVault {
+    std::string name;
+    VaultSettings vault;
+    AuthSettings auth;  ///< [auth.<name>]; the built-in defaults without one
+};
+
 struct AgentSettings {
     /// The user's previous ssh-agent socket: its keys are listed after ours and
     /// their sign requests passed through. Empty: off.
@@ -58,14 +68,22 @@ struct Profile {
     std::chrono::seconds ttl{0};          ///< 0: the role's default
     KeyType key_type = KeyType::Ed25519;
     std::vector<std::string> extensions;  ///< requested extensions; empty: the role's default_extensions
+    std::string vault = kDefaultVault;    ///< the Vault that signs: kDefaultVault or a [vault.<name>]
 };
 
 struct Config {
     std::string source;  ///< the file read, or empty when defaults are in use
-    VaultSettings vault;
+    VaultSettings vault;  ///< the default Vault ([vault]); the environment applies to it alone
     AuthSettings auth;
+    std::vector<NamedVault> vaults;  ///< the [vault.<name>] ones, in file order
     AgentSettings agent;
     std::vector<Profile> profiles;
+
+    /// The settings of Vault `name` (kDefaultVault or a [vault.<name>]), or nullptr.
+    const VaultSettings* find_vault(std::string_view name) const;
+    const AuthSettings* find_auth(std::string_view name) const;
+    /// kDefaultVault first, then the named ones.
+    std::vector<std::string> vault_names() const;
 
     const Profile* find_profile(std::string_view name) const;
     /// The first profile whose host patterns match, as ssh_config's first-match rule.
@@ -79,7 +97,8 @@ Result<Config> load_file(const std::string& path, bool must_exist);
 
 using Getenv = std::function<const char*(const char*)>;
 /// Applies VAULT_ADDR, VAULT_NAMESPACE, VAULT_CACERT, VAULT_CAPATH and
-/// VAULT_SKIP_VERIFY on top of the file, as the Vault CLI does.
+/// VAULT_SKIP_VERIFY on top of the file's default [vault], as the Vault CLI does
+/// (never to a [vault.<name>]: one environment names one Vault).
 Status apply_vault_env(Config& config, const Getenv& getenv);
 
 /// Loads the config the way both binaries do: the `--config` path, else the

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
+#include <utility>
 
 #include "curl_transport.hpp"
 #include "log.hpp"
@@ -27,31 +29,35 @@ Daemon::Daemon(asio::io_context& io, DaemonOptions options, config::Config confi
     : io_(io),
       options_(std::move(options)),
       config_(std::move(config)),
-      session_(make_session()),
       keys_(io, workers_),
-      issuer_(keys_, [this] { return session_->vault_now(); }),
-      source_([this]() -> const config::Config& { return config_; }, [this]() -> VaultSession& { return *session_; }, issuer_),
+      // One clock for all certificates: the default Vault's (other Vaults' skew is measured and logged).
+      issuer_(keys_, [this] { return default_session().vault_now(); }),
+      source_([this]() -> const config::Config& { return config_; }, [this](std::string_view n) { return session(n); }, issuer_),
       cache_(
           [this](const CertKey& key, std::uint64_t generation, CertCache::Done done) {
               source_.fetch(key, generation, std::move(done));
           },
-          [this] { return session_->vault_now(); }),
+          [this] { return default_session().vault_now(); }),
       agent_(io, cache_),
       listeners_(io, options_.runtime_dir, options_.agent_fd, options_.control_fd),
       control_(ControlContext{.config = [this]() -> const config::Config& { return config_; },
-                              .session = [this]() -> VaultSession& { return *session_; },
+                              .session = [this]() -> VaultSession& { return default_session(); },
+                              .vault_session = [this](std::string_view n) { return session(n); },
                               .cache = cache_,
                               .agent = agent_,
                               .listeners = listeners_,
                               .reload = [this] { return reload(); }}),
       renewals_(
           io, cache_,
-          [this]() -> std::optional<std::uint64_t> {
-              if (!session_->tokens().active()) return std::nullopt;
-              return session_->tokens().generation();
+          [this](const CertKey& key) -> std::optional<std::uint64_t> {
+              const config::Profile* p = config_.find_profile(key.profile);
+              VaultSession* s = p ? session(p->vault) : nullptr;
+              if (!s || !s->tokens().active()) return std::nullopt;
+              return s->tokens().generation();
           },
           [this] { return static_cast<std::uint64_t>(config_.agent.renew_window.count()); },
           [this](std::size_t) { publish_status(); }) {
+    for (const auto& name : config_.vault_names()) sessions_[name] = make_session(name, *config_.find_vault(name));
     cache_.on_stored([this] {
         renewals_.poke();  // the new certificate may need attention before the next wake-up
         publish_status();
@@ -63,10 +69,17 @@ Daemon::~Daemon() {
     workers_.join();
 }
 
-std::unique_ptr<VaultSession> Daemon::make_session() {
-    auto transport = std::make_shared<CurlTransport>(io_, config_.vault);
-    auto vault = std::make_shared<VaultClient>(io_, config_.vault, std::move(transport));
-    return std::make_unique<VaultSession>(io_, std::move(vault), [this](bool identity_changed) { on_login_changed(identity_changed); });
+std::unique_ptr<VaultSession> Daemon::make_session(const std::string& name, const config::VaultSettings& settings) {
+    auto transport = std::make_shared<CurlTransport>(io_, settings);
+    auto vault = std::make_shared<VaultClient>(io_, settings, std::move(transport));
+    auto serial = serials_[name] = ++sessions_made_;
+    return std::make_unique<VaultSession>(
+        io_, std::move(vault), [this, name, serial](bool identity_changed) { on_login_changed(name, serial, identity_changed); });
+}
+
+VaultSession* Daemon::session(std::string_view name) const {
+    auto it = sessions_.find(name);
+    return it == sessions_.end() ? nullptr : it->second.get();
 }
 
 void Daemon::start() {
@@ -76,19 +89,20 @@ void Daemon::start() {
     listeners_.start(agent_.protocol(std::nullopt), control_.protocol());
     sync_profile_sockets();
     agent_.set_upstream(upstream);
-    session_->measure_clock_skew();
+    for (auto& [name, s] : sessions_) s->measure_clock_skew();
     renewals_.poke();
+    std::string others = sessions_.size() > 1 ? " and " + std::to_string(sessions_.size() - 1) + " more" : "";
     log::info("serving the agent on ", listeners_.agent_path(), " and control on ", listeners_.control_path(), "; Vault at ",
-              session_->vault()->address(), ", ", config_.profiles.size(), " profile(s)",
+              default_session().vault()->address(), others, ", ", config_.profiles.size(), " profile(s)",
               config_.source.empty() ? "" : " from " + config_.source, upstream.empty() ? "" : ", upstream agent " + upstream);
 }
 
 void Daemon::stop() {
     listeners_.stop();
     renewals_.stop();
-    if (session_) {
-        session_->stop();
-        session_->vault()->shutdown();
+    for (auto& [name, s] : sessions_) {
+        s->stop();
+        s->vault()->shutdown();
     }
     for (auto& s : retired_) {
         s->stop();
@@ -115,19 +129,8 @@ Status Daemon::reload() {
     auto fresh = config::load(options_.config_path, [](const char* n) { return std::getenv(n); });
     if (!fresh) return fail(fresh.error());
 
-    bool vault_changed = fresh->vault != config_.vault;  // any change means a new client, so a new login
-    config_ = std::move(*fresh);
-    if (vault_changed) {
-        bool had_login = session_->tokens().active() != nullptr;
-        // The old session revokes its token at the old Vault and lives on until its calls end.
-        std::erase_if(retired_, [](const auto& s) { return s->vault()->pending() == 0; });
-        session_->tokens().logout([](TokenKeeper::LogoutOutcome) {});
-        retired_.push_back(std::move(session_));
-        session_ = make_session();
-        cache_.clear();
-        session_->measure_clock_skew();
-        if (had_login) log::info("the Vault settings changed (now ", config_.vault.address, "); the old login no longer applies");
-    }
+    config::Config old = std::exchange(config_, std::move(*fresh));
+    sync_sessions(old);
     sync_profile_sockets();
     agent_.set_upstream(expand_home(config_.agent.upstream_agent));
     log::info("configuration reloaded: ", config_.profiles.size(), " profile(s)");
@@ -136,20 +139,58 @@ Status Daemon::reload() {
     return ok_status();
 }
 
+void Daemon::sync_sessions(const config::Config& old) {
+    std::erase_if(retired_, [](const auto& s) { return s->vault()->pending() == 0; });
+    std::set<std::string, std::less<>> replaced;
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+        const config::VaultSettings* now = config_.find_vault(it->first);
+        if (now && *now == *old.find_vault(it->first)) {  // unchanged: it keeps its login
+            ++it;
+            continue;
+        }
+        // Any change means a new client, so a new login. The old session revokes its token at the
+        // old Vault and lives on until its calls end.
+        if (it->second->tokens().active()) {
+            std::string which = it->first == config::kDefaultVault ? "the Vault settings" : "Vault '" + it->first + "'";
+            if (now) log::info(which, " changed (now ", now->address, "); the old login no longer applies");
+            else log::info(which, " is no longer configured; its login was revoked");
+        }
+        it->second->tokens().logout([](TokenKeeper::LogoutOutcome) {});
+        retired_.push_back(std::move(it->second));
+        replaced.insert(it->first);
+        serials_.erase(it->first);
+        it = sessions_.erase(it);
+    }
+    for (const auto& name : config_.vault_names())
+        if (!sessions_.count(name)) {
+            auto& s = sessions_[name] = make_session(name, *config_.find_vault(name));
+            s->measure_clock_skew();
+        }
+    // Certificates signed through a replaced session, or for a profile that moved to another Vault, go.
+    cache_.clear_if([&](const CertKey& key) {
+        const config::Profile* was = old.find_profile(key.profile);
+        const config::Profile* is = config_.find_profile(key.profile);
+        return (was && replaced.count(was->vault)) || (was && is && was->vault != is->vault);
+    });
+}
+
 void Daemon::sync_profile_sockets() {
     std::vector<std::string> names;
     for (const auto& p : config_.profiles) names.push_back(p.name);
     listeners_.sync_profiles(names, [this](const std::string& n) { return agent_.protocol(n); });
 }
 
-void Daemon::on_login_changed(bool identity_changed) {
-    if (identity_changed) cache_.clear();  // certificates carry the old identity's key id
+void Daemon::on_login_changed(const std::string& vault, std::uint64_t serial, bool identity_changed) {
+    if (serials_[vault] != serial) return;  // retired: its certificates went when it was replaced
+    // Certificates carry the old identity's key id; other Vaults' logins are not touched.
+    if (identity_changed) cache_.clear_if(certs_of_vault(config_, vault));
     publish_status();
 }
 
 void Daemon::publish_status() const {
     auto n = cache_.valid().size();
-    auto token = session_ ? session_->tokens().summary() : std::nullopt;
+    VaultSession* s = session(config::kDefaultVault);
+    auto token = s ? s->tokens().summary() : std::nullopt;
     systemd::notify("STATUS=" + (token ? "logged in as " + token->display_name : std::string("not logged in")) + ", " +
                     std::to_string(n) + (n == 1 ? " certificate" : " certificates"));
 }

@@ -6,9 +6,10 @@
 //
 //   Listeners ── AgentService ──┐                 RenewalScheduler
 //            └── ControlService ┴── CertCache ── CertSource ── CertIssuer ── KeyMaker
-//                                                     └── VaultSession (VaultClient, TokenKeeper)
+//                                                     └── VaultSession per Vault (VaultClient, TokenKeeper)
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,8 +53,14 @@ public:
     void publish_status() const;
 
 private:
-    std::unique_ptr<VaultSession> make_session();
-    void on_login_changed(bool identity_changed);
+    std::unique_ptr<VaultSession> make_session(const std::string& name, const config::VaultSettings& settings);
+    /// The session of Vault `name`, or nullptr.
+    VaultSession* session(std::string_view name) const;
+    VaultSession& default_session() const { return *session(config::kDefaultVault); }
+    /// A new session for each Vault that is new or changed; the old one revokes its token and goes.
+    void sync_sessions(const config::Config& old);
+    /// From session number `serial` of Vault `vault`; a retired session's last words are ignored.
+    void on_login_changed(const std::string& vault, std::uint64_t serial, bool identity_changed);
     /// agent-<profile>.sock for each configured profile, and none for others.
     void sync_profile_sockets();
 
@@ -61,7 +68,9 @@ private:
     DaemonOptions options_;
     config::Config config_;
     asio::thread_pool workers_{1};  ///< RSA key generation
-    std::unique_ptr<VaultSession> session_;
+    std::map<std::string, std::unique_ptr<VaultSession>, std::less<>> sessions_;  ///< one per Vault, by name
+    std::map<std::string, std::uint64_t, std::less<>> serials_;  ///< which session of each Vault is the current one
+    std::uint64_t sessions_made_ = 0;
     std::vector<std::unique_ptr<VaultSession>> retired_;  ///< replaced by a reload; kept until calls to them end
     KeyMaker keys_;
     CertIssuer issuer_;

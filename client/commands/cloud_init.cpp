@@ -55,7 +55,7 @@ int cmd_cloud_init(const Context& ctx, const CloudInitOptions& opts) {
         }
         in.origin = "the CA keys from " + join(opts.ca_key_files, ", ");
     } else {
-        auto ca = fetch_ca_keys(ctx.daemon, opts.profile, std::nullopt);
+        auto ca = ca_keys_for(ctx, opts.profile, std::nullopt);
         if (!ca) return fail(ca.error());
         in.ca_keys = std::move(ca->keys);
         in.origin = "the Vault SSH CA at mount '" + ca->mount + "'";

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ca_keys.hpp"
 #include "config.hpp"
 #include "control_client.hpp"
 
@@ -38,12 +39,23 @@ struct LoginOptions {
     bool password_stdin = false;
     std::optional<std::string> mfa_passcode;  ///< answers Vault's first MFA passcode question instead of a prompt
     bool report_on_stderr = false;  ///< when logging in on the way to something else (sshcert ssh)
+    std::optional<std::string> vault;  ///< a [vault.<name>]; default: the default Vault, or VAULT_ADDR's
 };
 int cmd_login(const Context& ctx, const LoginOptions& opts);
 
 int cmd_status(const Context& ctx, bool json);
 /// `revoke`: revoke the token even when the user brought it (VAULT_TOKEN, a token helper).
-int cmd_logout(const Context& ctx, bool revoke);
+/// `vault`: that Vault only; without it (and without VAULT_ADDR) every Vault.
+int cmd_logout(const Context& ctx, bool revoke, const std::optional<std::string>& vault);
+/// Adds the Vault a request is for: `vault` (a name) when given, else the user's VAULT_ADDR when set,
+/// which the daemon matches against its Vaults (and refuses when it names none of them).
+void add_vault_choice(const Context& ctx, control::Json& request, const std::optional<std::string>& vault);
+/// Status's `vaults`, one line each, when the daemon talks to more than one Vault.
+void print_vaults(const control::Json& status);
+/// The CA keys for `ca` and `cloud-init`: through the daemon's profile, or, with -c FILE, the
+/// profile as FILE defines it (its mount at its Vault), so -c is used rather than refused.
+Result<CaKeys> ca_keys_for(const Context& ctx, const std::optional<std::string>& profile,
+                           const std::optional<std::string>& host_mount);
 
 struct SshOptions {
     std::optional<std::string> profile;  ///< --profile, overrides host matching

@@ -14,6 +14,17 @@
 
 namespace sshcert::client {
 
+namespace {
+/// The Vault of the profile the daemon picks for `host` (the same config file: see -c), for the inline login.
+std::optional<std::string> profile_vault(const Context& ctx, const std::string& host, const std::optional<std::string>& profile) {
+    auto config = ctx.load_config();
+    if (!config) return std::nullopt;
+    const config::Profile* p = profile ? config->find_profile(*profile) : config->profile_for_host(host);
+    if (!p) return std::nullopt;
+    return p->vault;
+}
+}  // namespace
+
 int ensure_certificate(const Context& ctx, const std::string& host, const std::string& user,
                        const std::optional<std::string>& profile, control::Json& reply) {
     control::Json request{{"host", host}, {"user", user}};
@@ -23,7 +34,8 @@ int ensure_certificate(const Context& ctx, const std::string& host, const std::s
     // Not logged in (or the token expired) at a terminal: log in as `sshcert login` would, then go on.
     if (!result && result.error().code == Errc::NotLoggedIn && ::isatty(STDIN_FILENO) && ::isatty(STDERR_FILENO)) {
         std::cerr << "sshcert: " << result.error().message << "; logging in now\n";
-        if (int rc = cmd_login(ctx, LoginOptions{.report_on_stderr = true}); rc != 0) return rc;
+        if (int rc = cmd_login(ctx, LoginOptions{.report_on_stderr = true, .vault = profile_vault(ctx, host, profile)}); rc != 0)
+            return rc;
         result = ctx.daemon.call(ensure);
     }
     if (!result) return fail(result.error());

@@ -56,7 +56,7 @@ Result<std::string> passcode_for(const control::LoginChallenge& c, const LoginOp
 }
 
 /// Waits for the daemon while the person approves a push, counting down at a terminal.
-Result<control::Json> wait_for_push(const Context& ctx, const control::LoginChallenge& c) {
+Result<control::Json> wait_for_push(const Context& ctx, const control::LoginChallenge& c, control::Json request) {
     std::cerr << c.prompt << "; waiting up to " << format_duration(c.expires_in_seconds) << "\n";
     bool tty = ::isatty(STDERR_FILENO) == 1;
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(c.expires_in_seconds);
@@ -65,11 +65,17 @@ Result<control::Json> wait_for_push(const Context& ctx, const control::LoginChal
         auto left = std::chrono::duration_cast<std::chrono::seconds>(until - std::chrono::steady_clock::now()).count();
         std::cerr << "\r  waiting for approval, " << format_duration(left) << " left \x1b[K" << std::flush;
     };
-    auto request = control::make_request(control::op::kLoginContinue, {{"id", c.id}, {"answer", ""}});
     // The daemon ends the wait at the deadline itself; the margin covers only its reply.
     auto reply = ctx.daemon.call(request, std::chrono::seconds(c.expires_in_seconds + 10), tick);
     if (tty) std::cerr << "\r\x1b[K" << std::flush;
     return reply;
+}
+
+/// login-continue for challenge `id`, to the Vault the login went to.
+control::Json continue_request(const Context& ctx, const LoginOptions& opts, const std::string& id, const std::string& answer) {
+    control::Json args{{"id", id}, {"answer", answer}};
+    add_vault_choice(ctx, args, opts.vault);
+    return control::make_request(control::op::kLoginContinue, std::move(args));
 }
 
 /// Answers challenges until the reply is the token's summary, or an error.
@@ -79,11 +85,11 @@ Result<control::Json> converse(const Context& ctx, const LoginOptions& opts, Res
         auto c = control::login_challenge_from_json((*reply)["challenge"]);
         if (!c) return c.error();
         if (c->kind == kPush) {
-            reply = wait_for_push(ctx, *c);
+            reply = wait_for_push(ctx, *c, continue_request(ctx, opts, c->id, ""));
         } else if (c->kind == kPasscode) {
             auto code = passcode_for(*c, opts, given_used);
             if (!code) return code.error();
-            auto message = control::make_request(control::op::kLoginContinue, {{"id", c->id}, {"answer", *code}});
+            auto message = continue_request(ctx, opts, c->id, *code);
             wipe(code->data(), code->size());
             reply = send_secret(ctx, std::move(message), "answer");
         } else {
@@ -96,21 +102,37 @@ Result<control::Json> converse(const Context& ctx, const LoginOptions& opts, Res
 
 }  // namespace
 
+void add_vault_choice(const Context& ctx, control::Json& request, const std::optional<std::string>& vault) {
+    if (vault) request["vault"] = *vault;  // the command line's choice beats the environment's
+    else if (const char* addr = ctx.getenv("VAULT_ADDR"); addr && *addr) request["vault_addr"] = addr;
+}
+
 int cmd_login(const Context& ctx, const LoginOptions& opts) {
     auto config = ctx.load_config();
     if (!config) return fail(config.error());
-    std::string method = opts.method.empty() ? config->auth.method : opts.method;
+    // The defaults of the Vault the login goes to: --vault's, else the [vault.<name>] VAULT_ADDR names.
+    std::string vault = opts.vault.value_or(config::kDefaultVault);
+    if (const char* addr = ctx.getenv("VAULT_ADDR"); !opts.vault && addr && *addr)
+        for (const auto& v : config->vaults)
+            if (v.vault.address == addr) vault = v.name;
+    const config::AuthSettings* auth = config->find_auth(vault);
+    if (!auth)
+        return fail({Errc::NotFound, "--vault " + *opts.vault + ": " +
+                                         (config->source.empty() ? "no config file" : config->source) + " has no [vault." +
+                                         *opts.vault + "] (Vaults: " + join(config->vault_names(), ", ") + ")"});
+    std::string method = opts.method.empty() ? auth->method : opts.method;
     // [auth] mount belongs to [auth] method: another --method starts from its own default mount.
-    std::string mount = !opts.mount.empty() ? opts.mount : method == config->auth.method ? config->auth.mount : "";
+    std::string mount = !opts.mount.empty() ? opts.mount : method == auth->method ? auth->mount : "";
 
     control::Json request{{"method", method}};
+    add_vault_choice(ctx, request, opts.vault);
     if (!mount.empty()) request["mount"] = mount;
     Result<std::string> secret = std::string();
     if (method == "token") {
         secret = find_vault_token(ctx.getenv, opts.token_stdin);
     } else if (method == "userpass" || method == "ldap") {
         std::string user = !opts.username.empty() ? opts.username
-                           : !config->auth.username.empty() ? config->auth.username
+                           : !auth->username.empty() ? auth->username
                                                             : local_user(ctx.getenv);
         request["username"] = user;
         secret = opts.password_stdin ? read_secret_line_from_stdin("password")

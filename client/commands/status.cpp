@@ -29,6 +29,7 @@ int cmd_status(const Context& ctx, bool json) {
     } else {
         std::cout << "Logged in as: nobody (run: sshcert login)\n";
     }
+    print_vaults(r);
     std::cout << "Agent socket: " << r.value("agent_socket", "") << "\n";
     const auto& certs = r["certificates"];
     if (!certs.is_array() || certs.empty()) {
@@ -49,21 +50,6 @@ int cmd_status(const Context& ctx, bool json) {
             for (const auto& line : *w)
                 if (line.is_string()) std::cout << "    warning: " << line.get<std::string>() << "\n";
     }
-    return 0;
-}
-
-int cmd_logout(const Context& ctx, bool revoke) {
-    auto reply = ctx.daemon.call(control::make_request(control::op::kLogout, {{"revoke", revoke}}));
-    if (!reply) return fail(reply.error());
-    if (reply->contains("warning")) std::cerr << "sshcert: warning: " << (*reply)["warning"].get<std::string>() << "\n";
-    if (reply->value("revoked", false))
-        std::cout << "Logged out; the Vault token was revoked and all keys wiped.\n";
-    else if (reply->value("imported", false))
-        std::cout << "Logged out; all keys wiped. The Vault token stays valid: it came from VAULT_TOKEN, the Vault CLI's "
-                     "token helper or ~/.vault-token, where the Vault CLI may still use it (sshcert logout --revoke "
-                     "revokes it).\n";
-    else
-        std::cout << "Logged out; all keys wiped.\n";
     return 0;
 }
 

@@ -45,16 +45,18 @@ void CertCache::ensure(const CertKey& key, std::uint64_t generation, EnsureDone 
 }
 
 void CertCache::join_fetch(const Slot& slot, EnsureDone done) {
-    auto& waiters = pending_[slot];
-    waiters.push_back(std::move(done));
-    if (waiters.size() > 1) return;  // a fetch for this key under this login is already under way
+    auto& fetching = pending_[slot];
+    fetching.waiters.push_back(std::move(done));
+    if (fetching.waiters.size() > 1) return;  // a fetch for this key under this login is already under way
+    fetching.id = ++next_fetch_id_;
 
-    fetch_(slot.first, slot.second, [this, slot, epoch = epoch_](Result<std::shared_ptr<HeldCert>> result) {
-        auto node = pending_.extract(slot);
-        if (epoch != epoch_) return;  // cleared meanwhile: its waiters were answered then
+    fetch_(slot.first, slot.second, [this, slot, id = fetching.id](Result<std::shared_ptr<HeldCert>> result) {
+        auto it = pending_.find(slot);
+        if (it == pending_.end() || it->second.id != id) return;  // cleared meanwhile: its waiters were answered then
+        auto waiters = std::move(it->second.waiters);
+        pending_.erase(it);
         if (result) store(slot.first, *result);
-        if (node.empty()) return;
-        for (auto& w : node.mapped()) w(result, false);
+        for (auto& w : waiters) w(result, false);
     });
 }
 
@@ -150,16 +152,21 @@ std::optional<std::uint64_t> CertCache::next_expiry() const {
     return next;
 }
 
-void CertCache::clear() {
-    held_.clear();
-    backoff_.clear();
-    ++epoch_;
+void CertCache::clear_if(const std::function<bool(const CertKey&)>& which) {
+    std::erase_if(held_, [&](const auto& kv) { return which(kv.first); });
+    std::erase_if(backoff_, [&](const auto& kv) { return which(kv.first); });
     // Nobody waits for a fetch of a login that is gone: its result will not be stored.
-    auto pending = std::move(pending_);
-    pending_.clear();
+    std::vector<EnsureDone> gone_waiters;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        if (!which(it->first.first)) {
+            ++it;
+            continue;
+        }
+        for (auto& w : it->second.waiters) gone_waiters.push_back(std::move(w));
+        it = pending_.erase(it);
+    }
     Error gone{Errc::NotLoggedIn, "logged out while the certificate was being signed; run: sshcert login"};
-    for (auto& [slot, waiters] : pending)
-        for (auto& w : waiters) w(gone, false);
+    for (auto& w : gone_waiters) w(gone, false);
 }
 
 }  // namespace sshcert

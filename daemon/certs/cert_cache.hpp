@@ -101,7 +101,9 @@ public:
     /// The earliest valid_before among held certificates, if any.
     std::optional<std::uint64_t> next_expiry() const;
     /// Forgets everything (logout, another identity); fetches under way are not stored.
-    void clear();
+    void clear() { clear_if([](const CertKey&) { return true; }); }
+    /// The same for the certificates (and fetches) whose key `which` picks: one Vault's profiles.
+    void clear_if(const std::function<bool(const CertKey&)>& which);
     std::uint64_t now() const { return clock_(); }
 
 private:
@@ -109,7 +111,11 @@ private:
     Clock clock_;
     std::map<CertKey, std::shared_ptr<HeldCert>> held_;
     using Slot = std::pair<CertKey, std::uint64_t>;  ///< what is fetched, under which login generation
-    std::map<Slot, std::vector<EnsureDone>> pending_;
+    struct Fetching {
+        std::uint64_t id = 0;  ///< a fetch whose slot was cleared meanwhile finds another id (or none)
+        std::vector<EnsureDone> waiters;
+    };
+    std::map<Slot, Fetching> pending_;
     struct Backoff {
         std::uint64_t not_before = 0;
         int failures = 0;
@@ -120,7 +126,7 @@ private:
     std::map<CertKey, Backoff> backoff_;  ///< background renewals that failed
     std::function<void()> on_stored_;
     std::mt19937_64 rng_{std::random_device{}()};
-    std::uint64_t epoch_ = 0;  ///< bumped by clear(): a fetch from an older epoch is not stored
+    std::uint64_t next_fetch_id_ = 0;
 };
 
 }  // namespace sshcert

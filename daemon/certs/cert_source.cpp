@@ -5,22 +5,39 @@
 
 namespace sshcert {
 
-Error not_logged_in() { return Error{Errc::NotLoggedIn, "not logged in to Vault; run: sshcert login"}; }
+std::string login_command(std::string_view vault) {
+    return vault == config::kDefaultVault ? "sshcert login" : "sshcert login --vault " + std::string(vault);
+}
+
+std::function<bool(const CertKey&)> certs_of_vault(const config::Config& config, std::string vault) {
+    return [&config, vault = std::move(vault)](const CertKey& key) {
+        const config::Profile* p = config.find_profile(key.profile);
+        return !p || p->vault == vault;
+    };
+}
+
+Error not_logged_in(std::string_view vault) {
+    std::string which = vault == config::kDefaultVault ? "Vault" : "Vault '" + std::string(vault) + "'";
+    return Error{Errc::NotLoggedIn, "not logged in to " + which + "; run: " + login_command(vault)};
+}
 
 void CertSource::fetch(const CertKey& key, std::uint64_t generation, CertCache::Done done) {
-    VaultSession& session = session_();
-    const VaultToken* token = session.tokens().active();
     const config::Profile* profile = config_().find_profile(key.profile);
-    if (!token || session.tokens().generation() != generation) return done(not_logged_in());
     if (!profile) return done(Error{Errc::NotFound, "profile '" + key.profile + "' is no longer configured"});
-    issuer_.issue(session.vault(), *token, *profile, key,
-                  [this, generation, done = std::move(done)](Result<std::shared_ptr<HeldCert>> r) {
+    VaultSession* session = sessions_(profile->vault);
+    const VaultToken* token = session ? session->tokens().active() : nullptr;
+    if (!token || session->tokens().generation() != generation) return done(not_logged_in(profile->vault));
+    issuer_.issue(session->vault(), *token, *profile, key,
+                  [this, vault = profile->vault, generation, done = std::move(done)](Result<std::shared_ptr<HeldCert>> r) {
                       if (r || r.error().code != Errc::VaultDenied) return done(std::move(r));
                       Error denial = r.error();
-                      session_().tokens().confirm_denial(generation, denial, [done, denial](bool dead) {
+                      // Looked up again: a reload may have replaced or removed the session meanwhile.
+                      VaultSession* now = sessions_(vault);
+                      if (!now) return done(denial);
+                      now->tokens().confirm_denial(generation, denial, [done, denial, vault](bool dead) {
                           if (!dead) return done(denial);
-                          done(Error{Errc::NotLoggedIn, "your Vault token has expired or was revoked; run: sshcert login",
-                                     denial.detail});
+                          done(Error{Errc::NotLoggedIn,
+                                     "your Vault token has expired or was revoked; run: " + login_command(vault), denial.detail});
                       });
                   });
 }

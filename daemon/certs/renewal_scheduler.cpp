@@ -38,8 +38,8 @@ void RenewalScheduler::wake() {
         log::info(n, " expired certificate(s) dropped and their keys wiped");
         on_dropped_(n);
     }
-    if (auto generation = generation_())
-        for (const auto& key : cache_.due_for_renewal(window_())) {
+    for (const auto& key : cache_.due_for_renewal(window_()))
+        if (auto generation = generation_(key)) {
             log::info("renewing the certificate of profile ", key.profile, " in the background");
             cache_.renew(key, *generation);
         }

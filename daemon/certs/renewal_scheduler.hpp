@@ -17,8 +17,9 @@ namespace sshcert {
 
 class RenewalScheduler {
 public:
-    /// The login generation to renew under, or nullopt when logged out (nothing is renewed).
-    using Generation = std::function<std::optional<std::uint64_t>()>;
+    /// The login generation to renew `key` under: that of its profile's Vault session, or
+    /// nullopt when that session is logged out (its certificates are not renewed).
+    using Generation = std::function<std::optional<std::uint64_t>(const CertKey& key)>;
     /// Seconds: certificates asked for within this long are renewed; 0 turns renewal off.
     using Window = std::function<std::uint64_t()>;
 

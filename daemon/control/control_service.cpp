@@ -20,6 +20,8 @@ void ControlService::handle(const control::Json& request, ControlReply reply) {
     auto it = ops_.find(op);
     if (it == ops_.end())
         return reply(control::make_error_reply({Errc::InvalidMessage, "unknown control operation '" + op + "'"}));
+    if (auto st = ops::check_client_config(context_.config(), request); !st)
+        return reply(control::make_error_reply(st.error()));
     log::debug("control: ", op);
     it->second(context_, request, std::move(reply));
 }

@@ -20,7 +20,9 @@ namespace sshcert {
 
 struct ControlContext {
     std::function<const config::Config&()> config;
-    std::function<VaultSession&()> session;
+    std::function<VaultSession&()> session;  ///< the default Vault's
+    /// The session of Vault `name` (config::kDefaultVault or a [vault.<name>]), or nullptr.
+    std::function<VaultSession*(std::string_view name)> vault_session;
     CertCache& cache;
     AgentService& agent;
     Listeners& listeners;
@@ -53,6 +55,20 @@ void ca_keys(ControlContext&, const control::Json&, ControlReply);
 void reload(ControlContext&, const control::Json&, ControlReply);
 /// Replies to a login step as login and login-continue do: the token summary, or {"challenge": ...}.
 TokenKeeper::LoginDone login_reply(VaultSession& session, ControlReply reply);
+/// A Vault a request acts on, and its session.
+struct ChosenVault {
+    std::string name;
+    VaultSession* session = nullptr;
+};
+/// The Vault for a request: its `vault` field (a name), else `profile`'s, else the one its
+/// `vault_addr` (the client's VAULT_ADDR) names, else the default. A `vault_addr` that names
+/// none of the daemon's Vaults, or another than the one chosen, is refused: the user's
+/// VAULT_ADDR is never silently ignored.
+Result<ChosenVault> choose_vault(ControlContext& ctx, const control::Json& request, const config::Profile* profile = nullptr);
+/// Each Vault's name, address and login, for status's `vaults`.
+control::Json vaults_status(ControlContext& ctx);
+/// Refuses a request whose `config` (the client's -c FILE) is not the daemon's own config file.
+Status check_client_config(const config::Config& c, const control::Json& request);
 /// "prod, staging" or "none", for errors that list the profiles.
 std::string profile_names(const config::Config& c);
 /// One held certificate as status and ensure report it.

@@ -32,17 +32,20 @@ struct World {
                          [](bool) {}};
     KeyMaker keys{io, workers};
     CertIssuer issuer{keys, [this] { return session.vault_now(); }};
-    CertSource source{[this]() -> const config::Config& { return config; }, [this]() -> VaultSession& { return session; }, issuer};
+    CertSource source{[this]() -> const config::Config& { return config; }, [this](std::string_view n) { return pick(n); }, issuer};
     CertCache cache{[this](const CertKey& k, std::uint64_t g, CertCache::Done d) { source.fetch(k, g, std::move(d)); },
                     [this] { return session.vault_now(); }};
     AgentService agent{io, cache};
     Listeners listeners{io, "/nonexistent/sshcert-fuzz", std::nullopt, std::nullopt};
     ControlService control{ControlContext{.config = [this]() -> const config::Config& { return config; },
                                           .session = [this]() -> VaultSession& { return session; },
+                                          .vault_session = [this](std::string_view n) { return pick(n); },
                                           .cache = cache,
                                           .agent = agent,
                                           .listeners = listeners,
                                           .reload = [] { return Status(Error{Errc::InvalidArgument, "no reload here"}); }}};
+
+    VaultSession* pick(std::string_view name) { return name == config::kDefaultVault ? &session : nullptr; }
 
     static config::Config make_config() {
         config::Config c;

@@ -220,3 +220,21 @@ TEST_CASE("cert cache: with Vault unreachable, a certificate near its end is sti
     h.fetches[2].second(Error{Errc::VaultUnreachable, "cannot reach Vault"});
     CHECK(failed);
 }
+
+TEST_CASE("cert cache: one Vault's login ending clears its profiles' certificates and fetches, not another Vault's") {
+    Harness h;
+    CertKey prod{"prod", {"ubuntu"}}, corp{"corp", {"ubuntu"}};
+    h.cache.ensure(prod, h.generation, [](auto, bool) {});
+    h.fetches[0].second(h.make(prod, 3600));
+    std::optional<bool> corp_ok, late_ok;
+    h.cache.ensure(corp, h.generation, [&](auto r, bool) { corp_ok = r.ok(); });
+    h.cache.ensure(CertKey{"corp", {"root"}}, h.generation, [&](auto r, bool) { late_ok = r.ok(); });
+    REQUIRE(h.fetches.size() == 3);
+
+    h.cache.clear_if([](const CertKey& k) { return k.profile == "corp"; });
+    CHECK(corp_ok == false);  // its waiters are answered at once
+    CHECK(late_ok == false);
+    h.fetches[1].second(h.make(corp, 3600));  // a late answer for the cleared Vault is not kept
+    REQUIRE(h.cache.valid().size() == 1);
+    CHECK(h.cache.valid()[0]->key.profile == "prod");
+}

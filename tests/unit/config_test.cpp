@@ -47,6 +47,8 @@ TEST_CASE("config: the example file, installed as /etc/sshcert/config.toml, sets
     CHECK(r->profiles[0].ttl == std::chrono::hours(1));
     CHECK(r->profiles[0].principals == std::vector<std::string>{"ubuntu"});
     CHECK(r->profiles[1].mount == "ssh");
+    CHECK(r->profiles[1].vault == "corp");
+    CHECK(r->find_auth("corp")->method == "ldap");
 }
 
 TEST_CASE("config: without a file of their own, users get the system-wide one, never merged with theirs") {
@@ -201,6 +203,74 @@ TEST_CASE("config: fallback addresses are read, and VAULT_ADDR naming another Va
     REQUIRE(apply_vault_env(*c, env({{"VAULT_ADDR", "https://elsewhere:8200"}})).ok());
     CHECK(c->vault.fallback_addresses.empty());
     CHECK_FALSE(parse("[vault]\nfallback_addresses = \"https://b:8200\"\n", "c.toml").ok());
+}
+
+TEST_CASE("config: [vault.<name>] and [auth.<name>] add Vaults that profiles name") {
+    auto c = parse(R"([vault]
+address = "https://vault.example.com:8200"
+[auth]
+method = "userpass"
+[vault.corp]
+address = "https://vault.corp.example.com:8200"
+namespace = "team/"
+[auth.corp]
+method = "ldap"
+username = "bob"
+mfa_timeout = "1m"
+[vault.lab]
+address = "http://127.0.0.1:8200"
+[[profile]]
+name = "prod"
+hosts = ["*.prod"]
+role = "ops"
+[[profile]]
+name = "corp"
+hosts = ["*.corp"]
+role = "ops"
+vault = "corp"
+)", "c.toml");
+    REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.error().message));
+    CHECK(c->vault.address == "https://vault.example.com:8200");  // the default stays where it was
+    CHECK(c->auth.method == "userpass");
+    CHECK(c->vault_names() == std::vector<std::string>{"default", "corp", "lab"});
+    REQUIRE(c->find_vault("corp"));
+    CHECK(c->find_vault("corp")->namespace_name == "team/");
+    CHECK(c->find_auth("corp")->method == "ldap");
+    CHECK(c->find_auth("corp")->username == "bob");
+    CHECK(c->find_auth("corp")->mfa_timeout == std::chrono::minutes(1));
+    CHECK(c->find_auth("lab")->method == "token");  // no [auth.lab]: the built-in defaults, not [auth]'s
+    CHECK(c->find_vault(kDefaultVault) == &c->vault);
+    CHECK_FALSE(c->find_vault("nope"));
+    CHECK(c->profiles[0].vault == kDefaultVault);
+    CHECK(c->profiles[1].vault == "corp");
+
+    // The Vault CLI's environment names one Vault: the default.
+    REQUIRE(apply_vault_env(*c, env({{"VAULT_ADDR", "https://other:8200"}, {"VAULT_NAMESPACE", "x/"}})).ok());
+    CHECK(c->vault.address == "https://other:8200");
+    CHECK(c->find_vault("corp")->address == "https://vault.corp.example.com:8200");
+    CHECK(c->find_vault("corp")->namespace_name == "team/");
+}
+
+TEST_CASE("config: named Vaults' mistakes are reported with file and line") {
+    const std::string profile = "[[profile]]\nname = \"a\"\nrole = \"r\"\nhosts = [\"*\"]\n";
+    CHECK(error_of(profile + "vault = \"corp\"\n") ==
+          "config.toml:5: profile 'a' names vault 'corp', but there is no [vault.corp] (Vaults: default)");
+    CHECK(error_of("[vault.corp]\naddress = \"https://c\"\n" + profile + "vault = \"crop\"\n")
+              .starts_with("config.toml:7: profile 'a' names vault 'crop', but there is no [vault.crop] (Vaults: default, corp)"));
+    CHECK(error_of("[vault.corp]\nadress = \"https://c\"\n") == "config.toml:2: unknown key 'adress' in [vault.corp]");
+    CHECK(error_of("\n[vault.corp]\nnamespace = \"x\"\n").starts_with("config.toml:2: [vault.corp] needs an address"));
+    CHECK(error_of("[vault.corp]\naddress = \"https://c\"\n[auth.corp]\nmethod = \"kerberos\"\n") ==
+          "config.toml:4: [auth.corp] method must be \"token\", \"userpass\" or \"ldap\"");
+    CHECK(error_of("[vault.corp]\naddress = \"https://c\"\n[auth.corp]\nmfa_timeout = \"9m\"\n")
+              .starts_with("config.toml:4: [auth.corp] mfa_timeout must be between"));
+    CHECK(error_of("[auth.corp]\nmethod = \"ldap\"\n") ==
+          "config.toml:1: [auth.corp] belongs to no Vault; add a [vault.corp] with its address");
+    CHECK(error_of("[vault.default]\naddress = \"https://c\"\n").find("the default Vault is [vault] itself") != std::string::npos);
+    CHECK(error_of("[vault.\"a b\"]\naddress = \"https://c\"\n").find("Vault name 'a b' may use only") != std::string::npos);
+    CHECK(error_of("[vault]\naddress = \"https://a\"\n[vault.corp]\naddress = \"https://a\"\n")
+              .starts_with("config.toml:3: [vault.corp] has the address of [vault] (https://a)"));
+    CHECK(error_of("[vault.x]\naddress = \"https://c\"\n[vault.y]\naddress = \"https://c\"\n")
+              .starts_with("config.toml:3: [vault.y] has the address of [vault.x]"));
 }
 
 TEST_CASE("config: a missing default file means defaults, a missing --config file is an error") {

@@ -11,15 +11,18 @@ void ca_keys(ControlContext& ctx, const control::Json& request, ControlReply rep
     auto mount = f.optional_string("mount");
     if (f.error()) return reply(control::make_error_reply(*f.error()));
     const config::Config& c = ctx.config();
+    const config::Profile* p = nullptr;
     if (!mount) {
-        const config::Profile* p = profile_name ? c.find_profile(*profile_name) : (c.profiles.empty() ? nullptr : &c.profiles.front());
+        p = profile_name ? c.find_profile(*profile_name) : (c.profiles.empty() ? nullptr : &c.profiles.front());
         if (!p)
             return reply(control::make_error_reply(
                 {Errc::NotFound, profile_name ? "no profile named '" + *profile_name + "' (profiles: " + profile_names(c) + ")"
                                               : "no profiles configured; add a [[profile]] whose mount is the Vault SSH CA's"}));
         mount = p->mount;
     }
-    read_ca_public_key(*ctx.session().vault(), *mount, [reply = std::move(reply), m = *mount](Result<std::string> r) {
+    auto vault = choose_vault(ctx, request, p);  // a mount alone is at the Vault `vault` names, or the default
+    if (!vault) return reply(control::make_error_reply(vault.error()));
+    read_ca_public_key(*vault->session->vault(), *mount, [reply = std::move(reply), m = *mount](Result<std::string> r) {
         if (!r) return reply(control::make_error_reply(r.error()));
         control::Json keys = control::Json::array();
         std::string_view text = *r;

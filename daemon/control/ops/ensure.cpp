@@ -23,12 +23,15 @@ void ensure(ControlContext& ctx, const control::Json& request, ControlReply repl
     auto user = f.optional_string("user").value_or("");
     auto profile_name = f.optional_string("profile");
     if (f.error()) return reply(control::make_error_reply(*f.error()));
-    VaultSession& session = ctx.session();
-    if (!session.tokens().active()) return reply(control::make_error_reply(not_logged_in()));
-
     const config::Config& config = ctx.config();
     const config::Profile* profile = profile_name ? config.find_profile(*profile_name) : config.profile_for_host(host);
     if (!profile) return reply(control::make_error_reply(no_profile(config, host, profile_name)));
+    // The profile's Vault signs; its session's login generation keys the fetch.
+    auto vault = choose_vault(ctx, request, profile);
+    if (!vault) return reply(control::make_error_reply(vault.error()));
+    VaultSession& session = *vault->session;
+    if (!session.tokens().active()) return reply(control::make_error_reply(not_logged_in(vault->name)));
+
     CertKey key{profile->name, profile->principals};
     if (key.principals.empty() && !user.empty()) key.principals.push_back(user);
     if (key.principals.empty())

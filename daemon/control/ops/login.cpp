@@ -30,8 +30,10 @@ void login(ControlContext& ctx, const control::Json& request, ControlReply reply
     std::string secret = f.string("secret");
     req.secret = SecretString::take(secret);
     if (f.error()) return reply(control::make_error_reply(*f.error()));
-    req.challenge_lifetime = std::min(ctx.config().auth.mfa_timeout, kMaxChallengeLifetime);
-    VaultSession& session = ctx.session();
+    auto vault = choose_vault(ctx, request);
+    if (!vault) return reply(control::make_error_reply(vault.error()));
+    req.challenge_lifetime = std::min(ctx.config().find_auth(vault->name)->mfa_timeout, kMaxChallengeLifetime);
+    VaultSession& session = *vault->session;
     session.tokens().login(std::move(req), login_reply(session, std::move(reply)));
 }
 

@@ -11,7 +11,9 @@ void login_continue(ControlContext& ctx, const control::Json& request, ControlRe
     std::string answer = f.optional_string("answer").value_or("");
     SecretString secret = SecretString::take(answer);
     if (f.error()) return reply(control::make_error_reply(*f.error()));
-    VaultSession& session = ctx.session();
+    auto vault = choose_vault(ctx, request);  // the login's: the client sends the same `vault` again
+    if (!vault) return reply(control::make_error_reply(vault.error()));
+    VaultSession& session = *vault->session;
     session.tokens().resume(id, std::move(secret), login_reply(session, std::move(reply)));
 }
 

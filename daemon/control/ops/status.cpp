@@ -24,6 +24,7 @@ void status(ControlContext& ctx, const control::Json&, ControlReply reply) {
                          {"upstream_agent", ctx.agent.upstream() ? ctx.agent.upstream()->path() : ""}};
     if (auto skew = session.clock_skew()) result["clock_skew_seconds"] = *skew;
     if (token) result["token"] = control::to_json(*token);
+    result["vaults"] = vaults_status(ctx);
     reply(control::make_reply(std::move(result)));
 }
 
