@@ -205,6 +205,7 @@ Result<Config> parse(std::string_view text, const std::string& origin) {
         r.string("mount", c.auth.mount);
         r.string("username", c.auth.username);
         r.duration("mfa_timeout", c.auth.mfa_timeout);
+        r.boolean("persist_login", c.auth.persist_login);
         r.reject_unknown();
         if (!r.error() && c.auth.method != "token" && c.auth.method != "userpass" && c.auth.method != "ldap")
             r.fail_at(auth->get("method")->source(), "[auth] method must be \"token\", \"userpass\" or \"ldap\"");

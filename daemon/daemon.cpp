@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <ctime>
 
 #include "curl_transport.hpp"
 #include "log.hpp"
@@ -19,6 +20,15 @@ std::string expand_home(const std::string& path) {
     if (!path.starts_with("~/")) return path;
     const char* home = std::getenv("HOME");
     return std::string(home ? home : "") + path.substr(1);
+}
+
+/// "14:05" in local time, as a status line says it.
+std::string local_hhmm(std::int64_t unix_seconds) {
+    std::time_t t = static_cast<std::time_t>(unix_seconds);
+    std::tm tm{};
+    char buf[16];
+    if (!::localtime_r(&t, &tm) || std::strftime(buf, sizeof buf, "%H:%M", &tm) == 0) return "?";
+    return buf;
 }
 
 }  // namespace
@@ -77,6 +87,8 @@ void Daemon::start() {
     sync_profile_sockets();
     agent_.set_upstream(upstream);
     session_->measure_clock_skew();
+    sync_login_store();
+    session_->tokens().restore();
     renewals_.poke();
     log::info("serving the agent on ", listeners_.agent_path(), " and control on ", listeners_.control_path(), "; Vault at ",
               session_->vault()->address(), ", ", config_.profiles.size(), " profile(s)",
@@ -122,12 +134,16 @@ Status Daemon::reload() {
         // The old session revokes its token at the old Vault and lives on until its calls end.
         std::erase_if(retired_, [](const auto& s) { return s->vault()->pending() == 0; });
         session_->tokens().logout([](TokenKeeper::LogoutOutcome) {});
+        session_->tokens().keep_in(nullptr, {});
         retired_.push_back(std::move(session_));
         session_ = make_session();
         cache_.clear();
         session_->measure_clock_skew();
+        sync_login_store();
+        session_->tokens().restore();
         if (had_login) log::info("the Vault settings changed (now ", config_.vault.address, "); the old login no longer applies");
     }
+    sync_login_store();
     sync_profile_sockets();
     agent_.set_upstream(expand_home(config_.agent.upstream_agent));
     log::info("configuration reloaded: ", config_.profiles.size(), " profile(s)");
@@ -142,6 +158,18 @@ void Daemon::sync_profile_sockets() {
     listeners_.sync_profiles(names, [this](const std::string& n) { return agent_.protocol(n); });
 }
 
+void Daemon::sync_login_store() {
+    if (!config_.auth.persist_login) {
+        session_->tokens().keep_in(nullptr, {});  // removes what was kept
+        logins_.reset();
+        return;
+    }
+    if (!logins_) logins_ = LoginStore::open();
+    if (logins_)
+        session_->tokens().keep_in(logins_.get(), LoginStore::name_for(options_.runtime_dir, config_.vault.address,
+                                                                       config_.vault.namespace_name));
+}
+
 void Daemon::on_login_changed(bool identity_changed) {
     if (identity_changed) cache_.clear();  // certificates carry the old identity's key id
     publish_status();
@@ -150,8 +178,11 @@ void Daemon::on_login_changed(bool identity_changed) {
 void Daemon::publish_status() const {
     auto n = cache_.valid().size();
     auto token = session_ ? session_->tokens().summary() : std::nullopt;
-    systemd::notify("STATUS=" + (token ? "logged in as " + token->display_name : std::string("not logged in")) + ", " +
-                    std::to_string(n) + (n == 1 ? " certificate" : " certificates"));
+    std::string line = (token ? "logged in as " + token->display_name : std::string("not logged in")) + ", " +
+                       std::to_string(n) + (n == 1 ? " certificate" : " certificates");
+    if (token && token->login_end_near) line += ", login required at " + local_hhmm(token->login_required_at);
+    if (session_ && session_->vault()->outage()) line += ", Vault unreachable since " + local_hhmm(session_->vault()->outage()->since);
+    systemd::notify("STATUS=" + line);
 }
 
 }  // namespace sshcert

@@ -23,6 +23,7 @@
 #include "control_service.hpp"
 #include "key_maker.hpp"
 #include "listeners.hpp"
+#include "login_store.hpp"
 #include "renewal_scheduler.hpp"
 #include "vault_session.hpp"
 
@@ -56,11 +57,14 @@ private:
     void on_login_changed(bool identity_changed);
     /// agent-<profile>.sock for each configured profile, and none for others.
     void sync_profile_sockets();
+    /// Keeps the login in the kernel keyring, or nowhere with [auth] persist_login = false.
+    void sync_login_store();
 
     asio::io_context& io_;
     DaemonOptions options_;
     config::Config config_;
     asio::thread_pool workers_{1};  ///< RSA key generation
+    std::unique_ptr<LoginStore> logins_;  ///< null: logins are not kept (turned off, or no keyring)
     std::unique_ptr<VaultSession> session_;
     std::vector<std::unique_ptr<VaultSession>> retired_;  ///< replaced by a reload; kept until calls to them end
     KeyMaker keys_;
