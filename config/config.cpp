@@ -176,6 +176,7 @@ std::optional<Error> read_auth(const toml::table& t, const std::string& section,
     r.string("mount", a.mount);
     r.string("username", a.username);
     r.duration("mfa_timeout", a.mfa_timeout);
+    r.boolean("persist_login", a.persist_login);
     r.reject_unknown();
     if (!r.error() && a.method != "token" && a.method != "userpass" && a.method != "ldap")
         r.fail_at(t.get("method")->source(), section + " method must be \"token\", \"userpass\" or \"ldap\"");

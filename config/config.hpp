@@ -38,6 +38,8 @@ struct AuthSettings {
     /// How long a login waits for its second factor (a passcode, a push approved); Vault itself
     /// forgets the login after 5 minutes, so no more than that.
     std::chrono::seconds mfa_timeout{300};
+    /// Keep the login in the kernel keyring, so it outlives a restart of sshcertd.
+    bool persist_login = true;
 };
 
 /// The name of the Vault in [vault] and [auth]; [vault.<name>] tables name the others.

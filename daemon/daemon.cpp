@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <ctime>
 #include <set>
 #include <utility>
 
@@ -21,6 +22,15 @@ std::string expand_home(const std::string& path) {
     if (!path.starts_with("~/")) return path;
     const char* home = std::getenv("HOME");
     return std::string(home ? home : "") + path.substr(1);
+}
+
+/// "14:05" in local time, as a status line says it.
+std::string local_hhmm(std::int64_t unix_seconds) {
+    std::time_t t = static_cast<std::time_t>(unix_seconds);
+    std::tm tm{};
+    char buf[16];
+    if (!::localtime_r(&t, &tm) || std::strftime(buf, sizeof buf, "%H:%M", &tm) == 0) return "?";
+    return buf;
 }
 
 }  // namespace
@@ -90,6 +100,8 @@ void Daemon::start() {
     sync_profile_sockets();
     agent_.set_upstream(upstream);
     for (auto& [name, s] : sessions_) s->measure_clock_skew();
+    sync_login_store();
+    for (auto& [name, s] : sessions_) s->tokens().restore();
     renewals_.poke();
     std::string others = sessions_.size() > 1 ? " and " + std::to_string(sessions_.size() - 1) + " more" : "";
     log::info("serving the agent on ", listeners_.agent_path(), " and control on ", listeners_.control_path(), "; Vault at ",
@@ -131,6 +143,8 @@ Status Daemon::reload() {
 
     config::Config old = std::exchange(config_, std::move(*fresh));
     sync_sessions(old);
+    sync_login_store();
+    for (auto& [name, s] : sessions_) s->tokens().restore();  // a new session takes up the login kept for its Vault
     sync_profile_sockets();
     agent_.set_upstream(expand_home(config_.agent.upstream_agent));
     log::info("configuration reloaded: ", config_.profiles.size(), " profile(s)");
@@ -156,6 +170,7 @@ void Daemon::sync_sessions(const config::Config& old) {
             else log::info(which, " is no longer configured; its login was revoked");
         }
         it->second->tokens().logout([](TokenKeeper::LogoutOutcome) {});
+        it->second->tokens().keep_in(nullptr, {});
         retired_.push_back(std::move(it->second));
         replaced.insert(it->first);
         serials_.erase(it->first);
@@ -180,6 +195,20 @@ void Daemon::sync_profile_sockets() {
     listeners_.sync_profiles(names, [this](const std::string& n) { return agent_.protocol(n); });
 }
 
+void Daemon::sync_login_store() {
+    bool any = false;
+    for (const auto& name : config_.vault_names()) any |= config_.find_auth(name)->persist_login;
+    if (any && !logins_) logins_ = LoginStore::open();
+    for (auto& [name, s] : sessions_) {
+        const config::VaultSettings& v = *config_.find_vault(name);
+        if (logins_ && config_.find_auth(name)->persist_login)
+            s->tokens().keep_in(logins_.get(), LoginStore::name_for(options_.runtime_dir, v.address, v.namespace_name));
+        else
+            s->tokens().keep_in(nullptr, {});  // removes what was kept
+    }
+    if (!any) logins_.reset();
+}
+
 void Daemon::on_login_changed(const std::string& vault, std::uint64_t serial, bool identity_changed) {
     if (serials_[vault] != serial) return;  // retired: its certificates went when it was replaced
     // Certificates carry the old identity's key id; other Vaults' logins are not touched.
@@ -191,8 +220,11 @@ void Daemon::publish_status() const {
     auto n = cache_.valid().size();
     VaultSession* s = session(config::kDefaultVault);
     auto token = s ? s->tokens().summary() : std::nullopt;
-    systemd::notify("STATUS=" + (token ? "logged in as " + token->display_name : std::string("not logged in")) + ", " +
-                    std::to_string(n) + (n == 1 ? " certificate" : " certificates"));
+    std::string line = (token ? "logged in as " + token->display_name : std::string("not logged in")) + ", " +
+                       std::to_string(n) + (n == 1 ? " certificate" : " certificates");
+    if (token && token->login_end_near) line += ", login required at " + local_hhmm(token->login_required_at);
+    if (s && s->vault()->outage()) line += ", Vault unreachable since " + local_hhmm(s->vault()->outage()->since);
+    systemd::notify("STATUS=" + line);
 }
 
 }  // namespace sshcert

@@ -24,6 +24,7 @@
 #include "control_service.hpp"
 #include "key_maker.hpp"
 #include "listeners.hpp"
+#include "login_store.hpp"
 #include "renewal_scheduler.hpp"
 #include "vault_session.hpp"
 
@@ -63,11 +64,14 @@ private:
     void on_login_changed(const std::string& vault, std::uint64_t serial, bool identity_changed);
     /// agent-<profile>.sock for each configured profile, and none for others.
     void sync_profile_sockets();
+    /// Keeps the login in the kernel keyring, or nowhere with [auth] persist_login = false.
+    void sync_login_store();
 
     asio::io_context& io_;
     DaemonOptions options_;
     config::Config config_;
     asio::thread_pool workers_{1};  ///< RSA key generation
+    std::unique_ptr<LoginStore> logins_;  ///< null: logins are not kept (turned off, or no keyring)
     std::map<std::string, std::unique_ptr<VaultSession>, std::less<>> sessions_;  ///< one per Vault, by name
     std::map<std::string, std::uint64_t, std::less<>> serials_;  ///< which session of each Vault is the current one
     std::uint64_t sessions_made_ = 0;

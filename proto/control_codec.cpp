@@ -130,7 +130,8 @@ Result<CertSummary> cert_summary_from_json(const Json& j) {
 
 Json to_json(const TokenSummary& t) {
     return Json{{"vault_addr", t.vault_addr}, {"display_name", t.display_name}, {"policies", t.policies},
-                {"ttl_seconds", t.ttl_seconds}, {"renewable", t.renewable}};
+                {"ttl_seconds", t.ttl_seconds}, {"renewable", t.renewable},
+                {"login_required_at", t.login_required_at}, {"login_end_near", t.login_end_near}};
 }
 
 Result<TokenSummary> token_summary_from_json(const Json& j) {
@@ -140,6 +141,9 @@ Result<TokenSummary> token_summary_from_json(const Json& j) {
                    .policies = f.strings("policies"),
                    .ttl_seconds = f.integer("ttl_seconds"),
                    .renewable = f.boolean("renewable")};
+    // Added in a later release: a reply without them is from an older daemon.
+    if (j.contains("login_required_at")) t.login_required_at = f.integer("login_required_at");
+    if (j.contains("login_end_near")) t.login_end_near = f.boolean("login_end_near");
     if (f.error()) return *f.error();
     return t;
 }

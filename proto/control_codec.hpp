@@ -88,6 +88,10 @@ struct TokenSummary {
     std::vector<std::string> policies;
     std::int64_t ttl_seconds = 0;  ///< 0 means the token never expires
     bool renewable = false;
+    /// Unix seconds when the maximum TTL ends the login and a new login is required; 0 while
+    /// Vault has not said (an explicit_max_ttl, a renewal capped, a token that cannot be renewed).
+    std::int64_t login_required_at = 0;
+    bool login_end_near = false;  ///< that end is close enough to warn about
 };
 Json to_json(const TokenSummary& t);
 Result<TokenSummary> token_summary_from_json(const Json& j);

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libboost-dev
-  libtomlplusplus-dev libcli11-dev doctest-dev libsystemd-dev
+  libtomlplusplus-dev libcli11-dev doctest-dev libsystemd-dev libkeyutils-dev
   openssh-client openssh-server python3 util-linux
   rsync git  # plain rsync and git clone over ssh through the generated ssh_config (test_plain_ssh)
   cloud-init  # its schema check and write_files code judge our user data; brings python3-yaml

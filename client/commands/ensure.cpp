@@ -6,6 +6,7 @@
 // shows above ssh's own "Permission denied".
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <iostream>
 
@@ -47,6 +48,13 @@ void print_warnings(const control::Json& ensure_reply) {
     if (auto w = ensure_reply.find("warnings"); w != ensure_reply.end() && w->is_array())
         for (const auto& line : *w)
             if (line.is_string()) std::cerr << "sshcert: warning: " << line.get<std::string>() << "\n";
+    // Only a person can log in again, and only a person at a terminal reads this.
+    auto at = ensure_reply.value("login_required_at", std::int64_t{0});
+    if (at > 0 && ::isatty(STDERR_FILENO)) {
+        auto left = std::max<std::int64_t>(0, at - static_cast<std::int64_t>(std::time(nullptr)));
+        std::cerr << "sshcert: warning: your Vault login ends at " << format_time(static_cast<std::uint64_t>(at)) << " (in "
+                  << format_duration(left) << ", the token's maximum TTL); run sshcert login to start a new one\n";
+    }
 }
 
 int cmd_ensure(const Context& ctx, const EnsureOptions& opts) {

@@ -16,7 +16,15 @@ int cmd_status(const Context& ctx, bool json) {
         return 0;
     }
     const control::Json& r = *reply;
+    auto now = static_cast<std::uint64_t>(std::time(nullptr));
     std::cout << "Vault:        " << r.value("vault_addr", "") << "\n";
+    if (auto o = r.find("vault_unreachable"); o != r.end() && o->is_object()) {
+        std::cout << "              unreachable since " << format_time(o->value("since", std::uint64_t{0})) << ": "
+                  << o->value("error", "") << "\n";
+        if (auto until = o->value("certificates_valid_until", std::uint64_t{0}))
+            std::cout << "              the certificates held keep serving until " << format_time(until)
+                      << "; renewal resumes by itself once Vault answers\n";
+    }
     if (auto skew = r.value("clock_skew_seconds", std::int64_t{0}); skew <= -2 || skew >= 2)
         std::cout << "Clock skew:   Vault's clock is " << format_duration(skew < 0 ? -skew : skew) << (skew > 0 ? " ahead of" : " behind")
                   << " this machine's (certificates are judged by Vault's; sync this clock with NTP)\n";
@@ -25,7 +33,15 @@ int cmd_status(const Context& ctx, bool json) {
         if (!t) return fail(t.error());
         std::cout << "Logged in as: " << t->display_name << " (policies: " << join(t->policies, ", ") << ")\n"
                   << "Token:        " << (t->ttl_seconds > 0 ? "expires in " + format_duration(t->ttl_seconds) : "never expires")
-                  << (t->renewable ? ", renewed automatically" : ", not renewable") << "\n";
+                  << (t->renewable ? ", renewed automatically" : t->ttl_seconds > 0 ? ", not renewable" : "") << "\n";
+        if (t->login_required_at > 0) {
+            auto at = static_cast<std::uint64_t>(t->login_required_at);
+            std::cout << "Login:        login required at " << format_time(at) << " (in "
+                      << format_duration(at > now ? static_cast<std::int64_t>(at - now) : 0) << ", the token's maximum TTL)"
+                      << (t->login_end_near ? "; run sshcert login before then" : "") << "\n";
+        } else if (t->renewable) {
+            std::cout << "Login:        lasts until the token's maximum TTL, which Vault tells only when a renewal reaches it\n";
+        }
     } else {
         std::cout << "Logged in as: nobody (run: sshcert login)\n";
     }
@@ -37,7 +53,6 @@ int cmd_status(const Context& ctx, bool json) {
         return 0;
     }
     std::cout << "Certificates:\n";
-    auto now = static_cast<std::uint64_t>(std::time(nullptr));
     for (const auto& j : certs) {
         auto c = control::cert_summary_from_json(j);
         if (!c) return fail(c.error());

@@ -4,8 +4,10 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <ctime>
 
 #include "log.hpp"
+#include "token_life.hpp"
 #include "vault_decode.hpp"
 #include "vault_error.hpp"
 
@@ -17,6 +19,17 @@ using std::chrono::seconds;
 
 /// The longest wait between renewal retries once one failed (Vault Agent's backoff cap).
 constexpr seconds kMaxRenewRetry{300};
+
+std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+/// What lookup-self says of the token's life, on our own clock.
+void set_times(VaultToken& t, const Json& envelope) {
+    auto now = DaemonClock::now();
+    auto data = envelope.find("data");
+    auto times = token_life::token_times(data == envelope.end() ? Json::object() : *data);
+    t.issued_at = now - seconds(times.age.value_or(0));
+    if (times.login_left) t.login_ends = now + seconds(*times.login_left);
+}
 
 VaultCall self_call(const char* method, const char* path, const SecretString& token) {
     VaultCall c{.method = method, .path = path, .token = token};
@@ -63,12 +76,15 @@ void look_up_token(VaultClient& vault, LoginGrant grant, bool imported, std::fun
                [&vault, grant = std::move(grant), imported, done = std::move(done)](Result<VaultReply> r) mutable {
                    auto make = [&](control::TokenSummary s, bool can_look_up) {
                        s.vault_addr = vault.address();
-                       return VaultToken{std::move(grant.token), std::move(s), DaemonClock::now(), can_look_up, imported};
+                       auto now = DaemonClock::now();
+                       return VaultToken{std::move(grant.token), std::move(s), now, can_look_up, imported, now, {}};
                    };
                    if (r) {
                        auto summary = vault::decode_lookup_self(r->json());
                        if (!summary) return done(summary.error());
-                       return done(make(std::move(*summary), true));
+                       VaultToken t = make(std::move(*summary), true);
+                       set_times(t, r->json());
+                       return done(std::move(t));
                    }
                    Error e = std::move(r).error();
                    if (e.code != Errc::VaultDenied) return done(e);
@@ -86,7 +102,7 @@ void look_up_token(VaultClient& vault, LoginGrant grant, bool imported, std::fun
 }
 
 TokenKeeper::TokenKeeper(asio::io_context& io, VaultClient& vault, Changed changed)
-    : io_(io), vault_(vault), changed_(std::move(changed)), renew_timer_(io) {}
+    : io_(io), vault_(vault), changed_(std::move(changed)), renew_timer_(io), restore_timer_(io), near_end_timer_(io) {}
 
 const VaultToken* TokenKeeper::active() const {
     if (!token_ || token_->ttl_left(DaemonClock::now()) < 0) return nullptr;
@@ -98,7 +114,19 @@ std::optional<control::TokenSummary> TokenKeeper::summary() const {
     if (!t) return std::nullopt;
     control::TokenSummary s = t->summary;
     s.ttl_seconds = std::max<std::int64_t>(0, t->ttl_left(DaemonClock::now()));
+    if (auto left = login_left()) {
+        s.login_required_at = unix_now() + *left;
+        auto life = std::chrono::duration_cast<seconds>(*t->login_ends - t->issued_at).count();
+        s.login_end_near = token_life::end_is_near(*left, life);
+    }
     return s;
+}
+
+std::optional<std::int64_t> TokenKeeper::login_left() const {
+    const VaultToken* t = active();
+    if (!t || !t->login_ends) return std::nullopt;
+    // Rounded up: a login just told to end in an hour reads "1h", not "59m59s".
+    return std::max<std::int64_t>(0, std::chrono::ceil<seconds>(*t->login_ends - DaemonClock::now()).count());
 }
 
 void TokenKeeper::login(LoginRequest req, LoginDone done) {
@@ -232,16 +260,75 @@ void TokenKeeper::adopt(VaultToken token) {
     log::info("logged in to ", token.summary.vault_addr, " as ", token.summary.display_name, " (token TTL ",
               token.summary.ttl_seconds, " s", token.summary.renewable ? ", renewable" : "", ")");
     token_ = std::move(token);
+    if (!token_->login_ends && !token_->summary.renewable && token_->summary.ttl_seconds > 0)
+        token_->login_ends = token_->checked_at + seconds(token_->summary.ttl_seconds);
     ++generation_;
     renew_failures_ = 0;
+    restore_timer_.cancel();
+    keep();
     schedule_renewal();
+    schedule_end_warning();
     changed_(!same_identity);
+}
+
+void TokenKeeper::schedule_end_warning() {
+    near_end_timer_.cancel();
+    if (!token_ || !token_->login_ends) return;
+    auto life = std::chrono::duration_cast<seconds>(*token_->login_ends - token_->issued_at).count();
+    near_end_timer_.expires_at(*token_->login_ends - seconds(token_life::warn_ahead(life)));
+    near_end_timer_.async_wait([this, generation = generation_](boost::system::error_code ec) {
+        if (!ec && generation == generation_) changed_(false);
+    });
+}
+
+void TokenKeeper::keep() {
+    if (store_ && token_) store_->save(store_name_, token_->token, token_->imported, token_->summary.ttl_seconds);
+}
+
+void TokenKeeper::unkeep() {
+    if (store_) store_->remove(store_name_);
+}
+
+void TokenKeeper::keep_in(LoginStore* store, std::string name) {
+    if (store_ && (store != store_ || name != store_name_)) unkeep();
+    store_ = store;
+    store_name_ = std::move(name);
+    keep();
+}
+
+void TokenKeeper::restore() {
+    if (!store_ || token_) return;
+    auto kept = store_->load(store_name_);
+    if (!kept) return;
+    bool imported = kept->imported;
+    look_up_token(vault_, LoginGrant{std::move(kept->token), std::nullopt}, imported,
+                  [this, logouts = logouts_](Result<VaultToken> token) {
+                      if (logouts != logouts_ || token_) return;  // logged out or in meanwhile
+                      if (token) {
+                          log::info("resumed the login kept in the kernel keyring");
+                          restore_failures_ = 0;
+                          return adopt(std::move(*token));
+                      }
+                      if (token.error().code == Errc::VaultDenied) {
+                          log::info("the login kept in the kernel keyring is no longer valid at Vault; removed it");
+                          return unkeep();
+                      }
+                      // Vault unreachable or unavailable: the token may well be fine; ask again later.
+                      auto wait = seconds(std::min<std::int64_t>(kMaxRenewRetry.count(), std::int64_t{2} << std::min(restore_failures_++, 8)));
+                      log::warn("the login kept in the kernel keyring could not be checked (", token.error().message,
+                                "); trying again in ", wait.count(), " s");
+                      restore_timer_.expires_after(wait);
+                      restore_timer_.async_wait([this](boost::system::error_code ec) {
+                          if (!ec) restore();
+                      });
+                  });
 }
 
 void TokenKeeper::drop(const std::string& why) {
     if (!token_) return;
     log::warn(why);
     token_.reset();
+    unkeep();
     ++generation_;
     renew_timer_.cancel();
     changed_(true);
@@ -260,6 +347,8 @@ void TokenKeeper::logout(std::function<void(LogoutOutcome)> done, bool revoke_im
         if (p->answering) p->answering(Error{Errc::NotLoggedIn, "logged out while this login waited for its second factor"});
     std::optional<VaultToken> token = std::move(token_);
     token_.reset();
+    unkeep();
+    restore_timer_.cancel();
     ++generation_;
     renew_timer_.cancel();
     changed_(true);
@@ -342,23 +431,33 @@ void TokenKeeper::renew() {
                         return schedule_renewal();
                     }
                     renew_failures_ = 0;
+                    auto now = DaemonClock::now();
                     if (lease->none) {
                         log::info("Vault did not extend the token (its auth method offered no renewal); a new login will be needed in ",
                                   left_before, " s");
                         token_->summary.renewable = false;
+                        token_->login_ends = now + seconds(std::max<std::int64_t>(0, left_before));
                     } else {
-                        bool capped = lease->ttl_seconds <= left_before;  // at its max TTL: renewing again gains nothing
+                        // At its max TTL Vault says so in a warning, and renewing again gains nothing.
+                        bool capped = token_life::renewal_capped(r->json()) || lease->ttl_seconds <= left_before;
                         log::info("Vault token renewed for ", lease->ttl_seconds, " s",
                                   capped ? "; it has reached its maximum lifetime, so a new login will be needed then" : "");
                         token_->summary.ttl_seconds = lease->ttl_seconds;
                         token_->summary.renewable = lease->renewable && !capped;
-                        token_->checked_at = DaemonClock::now();
+                        token_->checked_at = now;
+                        if (capped || !lease->renewable) token_->login_ends = now + seconds(lease->ttl_seconds);
+                        if (store_) store_->set_timeout(store_name_, lease->ttl_seconds);
                     }
                     schedule_renewal();
+                    schedule_end_warning();
                     changed_(false);
                 });
 }
 
-void TokenKeeper::stop() { renew_timer_.cancel(); }
+void TokenKeeper::stop() {
+    renew_timer_.cancel();
+    restore_timer_.cancel();
+    near_end_timer_.cancel();
+}
 
 }  // namespace sshcert

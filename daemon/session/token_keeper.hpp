@@ -14,7 +14,9 @@
 // The token is renewed at about two thirds of its TTL, with jitter, until Vault
 // stops extending it. A 403 is confirmed with lookup-self before the token is
 // dropped: Vault before 1.17 and OpenBao say only "permission denied" for a dead
-// token. Event-loop thread only.
+// token. With a LoginStore, the token is kept in the kernel keyring from login
+// to logout (its timeout following the TTL), and restore() adopts it again when
+// the daemon starts. Event-loop thread only.
 #pragma once
 
 #include <chrono>
@@ -30,6 +32,7 @@
 #include "asio.hpp"
 #include "auth_method.hpp"
 #include "daemon_clock.hpp"
+#include "login_store.hpp"
 #include "vault_client.hpp"
 #include "vault_token.hpp"
 
@@ -79,6 +82,15 @@ public:
     /// token is dead (and drops it), `done(false)` when the token is fine and the policy refused.
     void confirm_denial(std::uint64_t generation, const Error& denial, std::function<void(bool dead)> done);
 
+    /// Keeps the login in `store` under `name` from now on (null: nowhere).
+    void keep_in(LoginStore* store, std::string name);
+    /// Adopts the login kept in the store, once lookup-self says its token is still valid; a
+    /// token Vault rejects is removed, and while Vault cannot be reached the lookup is retried.
+    void restore();
+
+    /// Seconds until the login ends for good, once Vault has said (see token_life.hpp).
+    std::optional<std::int64_t> login_left() const;
+
     void stop();
 
 private:
@@ -112,6 +124,10 @@ private:
     void drop(const std::string& why);
     void schedule_renewal();
     void renew();
+    void keep();
+    void unkeep();
+    /// Tells of the change when the end of the login comes near, so the status line says so.
+    void schedule_end_warning();
 
     asio::io_context& io_;
     VaultClient& vault_;
@@ -123,6 +139,11 @@ private:
     DaemonTimer renew_timer_;
     std::mt19937_64 rng_{std::random_device{}()};
     int renew_failures_ = 0;
+    LoginStore* store_ = nullptr;
+    std::string store_name_;
+    DaemonTimer restore_timer_;
+    DaemonTimer near_end_timer_;
+    int restore_failures_ = 0;
 };
 
 /// Looks a token up (lookup-self) and builds a VaultToken; when Vault denies the lookup

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "vault_client.hpp"
 
+#include <ctime>
+
 #include "daemon_clock.hpp"
 
 #include "log.hpp"
@@ -347,6 +349,13 @@ void VaultClient::finish(const std::shared_ptr<Attempt>& a, Result<VaultReply> r
             redact(e.detail, v.reveal());
         }
         result = std::move(e);
+    }
+    auto code = result ? std::nullopt : std::optional<Errc>(result.error().code);
+    if (code == Errc::VaultUnreachable || code == Errc::VaultUnavailable) {
+        if (!outage_) outage_ = Outage{static_cast<std::int64_t>(std::time(nullptr)), {}};
+        outage_->last = result.error();
+    } else if (code != Errc::InvalidArgument) {  // Vault answered (a bad address was never tried)
+        outage_.reset();
     }
     auto keep = a;  // `a` may be a reference to the set's own element
     attempts_.erase(keep);

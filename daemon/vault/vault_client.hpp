@@ -100,6 +100,14 @@ public:
     /// Calls in flight or waiting to retry.
     std::size_t pending() const noexcept { return attempts_.size(); }
 
+    /// Vault out of reach: since when (Unix seconds) every call ended unreachable or unavailable,
+    /// and the last such error. Any answer from Vault ends it.
+    struct Outage {
+        std::int64_t since = 0;
+        Error last;
+    };
+    const std::optional<Outage>& outage() const noexcept { return outage_; }
+
 private:
     struct Attempt;
     void start(std::shared_ptr<Attempt> attempt);
@@ -121,6 +129,7 @@ private:
     std::mt19937_64 rng_{std::random_device{}()};                  ///< backoff jitter
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  ///< callbacks check it after shutdown
     std::set<std::shared_ptr<Attempt>> attempts_;                  ///< calls in flight or waiting to retry
+    std::optional<Outage> outage_;
 };
 
 /// Process-wide libcurl setup; construct once in main before any thread starts. Every block

@@ -8,11 +8,15 @@ Vault is configured only through its real HTTP API, so the same setup runs
 against a real server.
 """
 
+import ctypes
+import ctypes.util
 import fcntl
+import functools
 import getpass
 import json
 import os
 import pty
+import pwd
 import re
 import select
 import shutil
@@ -347,6 +351,8 @@ class Daemon:
         self.log_path = os.path.join(workdir, "sshcertd.log")
         self.proc = None
         self._cleanup = cleanup
+        # Registered first, so it runs after every stop: no kept login outlives the test.
+        cleanup(forget_kept_login, self.socket_dir, self.env["VAULT_ADDR"])
         if start:
             self.start()
 
@@ -417,6 +423,57 @@ class Daemon:
         env = dict(self.env)
         env["SSH_AUTH_SOCK"] = self.agent_socket
         return env
+
+
+@functools.lru_cache(maxsize=None)
+def keyutils_lib():
+    """libkeyutils through ctypes, or None where it is missing."""
+    name = ctypes.util.find_library("keyutils")
+    if not name:
+        return None
+    lib = ctypes.CDLL(name, use_errno=True)
+    lib.keyctl_search.argtypes = [ctypes.c_int32, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int32]
+    lib.keyctl_search.restype = ctypes.c_long
+    lib.keyctl_get_persistent.argtypes = [ctypes.c_int, ctypes.c_int32]
+    lib.keyctl_get_persistent.restype = ctypes.c_long
+    lib.keyctl_invalidate.argtypes = [ctypes.c_int32]
+    lib.keyctl_invalidate.restype = ctypes.c_long
+    return lib
+
+
+KEY_SPEC_PROCESS_KEYRING = -2
+
+
+def kept_login_key(runtime_dir, vault_addr, namespace="", uid=-1):
+    """The id of the login sshcertd keeps in uid's persistent keyring for that runtime dir and
+    Vault (LoginStore::name_for), or None."""
+    lib = keyutils_lib()
+    if lib is None:
+        return None
+    keyring = lib.keyctl_get_persistent(uid, KEY_SPEC_PROCESS_KEYRING)
+    if keyring < 0:
+        return None
+    name = f"sshcert:{runtime_dir}:{vault_addr}" + (f"#{namespace}" if namespace else "")
+    key = lib.keyctl_search(keyring, b"user", name.encode(), 0)
+    return key if key >= 0 else None
+
+
+def forget_kept_login(runtime_dir, vault_addr):
+    """Removes what a test's sshcertd kept in the keyring (the current user's and, for root, nobody's),
+    so no test leaves a key behind on the machine."""
+    lib = keyutils_lib()
+    if lib is None:
+        return
+    uids = [-1]
+    if os.geteuid() == 0:
+        try:
+            uids.append(pwd.getpwnam("nobody").pw_uid)
+        except KeyError:
+            pass
+    for uid in uids:
+        key = kept_login_key(runtime_dir, vault_addr, uid=uid)
+        if key is not None:
+            lib.keyctl_invalidate(key)
 
 
 class NotifySocket:

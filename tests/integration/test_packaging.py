@@ -165,7 +165,7 @@ class DebianPackage(unittest.TestCase):
         self.assertTrue(os.path.exists(self.deb), os.listdir(os.path.dirname(self.deb)))
         self.assertTrue(glob.glob(os.path.join(os.path.dirname(self.deb), "sshcert-dbgsym_*.ddeb")), "debug symbols")
         depends = self.field("Depends")
-        for dep in ("openssh-client", "libc6", "libcurl4", "libssl3", "libsystemd0"):  # the libraries from shlibdeps
+        for dep in ("openssh-client", "libc6", "libcurl4", "libssl3", "libsystemd0", "libkeyutils1"):  # the libraries from shlibdeps
             self.assertIn(dep, depends)
         self.assertEqual(self.field("Version"), self.version)
         control = os.path.join(self.tmp, "control")

@@ -64,8 +64,17 @@ class BackgroundRenewal(VaultSshTestCase):
         self.vault.set_faults(path_prefix=f"{self.mount}/sign", status_once=[502] * 6)
         wait_for(lambda: "background renewal for profile local failed" in d.log(), "a failed renewal", timeout=TTL)
         self.assertEqual(self.held(d)["serial"], first["serial"])  # still served
+        # status says Vault is out of reach, since when and why, and how long the certificates last.
+        outage = self.status(d)["vault_unreachable"]
+        self.assertAlmostEqual(outage["since"], time.time(), delta=TTL)
+        self.assertIn("502", outage["error"])
+        self.assertEqual(outage["certificates_valid_until"], first["valid_before"])
+        text = d.sshcert("status").stdout
+        self.assertIn("unreachable since", text)
+        self.assertIn("keep serving until", text)
         self.assertEqual(self.ssh(d, "true").returncode, 0)
         wait_for(lambda: self.held(d)["serial"] != first["serial"], "renewal once Vault answers again", timeout=TTL)
+        self.assertNotIn("vault_unreachable", self.status(d))
 
     def run_agent_list(self, d):
         import subprocess

@@ -177,6 +177,11 @@ TEST_CASE("config: unknown keys and bad values are reported with file and line")
     CHECK(ldap->auth.mfa_timeout == std::chrono::minutes(5));  // Vault's own limit unless told
     CHECK(error_of("[auth]\nmfa_timeout = \"10m\"\n").find("config.toml:2: [auth] mfa_timeout must be between 1s and 5m") == 0);
     CHECK(error_of("[auth]\nmfa_timeout = 0\n").find("mfa_timeout must be between") != std::string::npos);
+    CHECK(ldap->auth.persist_login);  // kept in the keyring unless told otherwise
+    auto memory_only = parse("[auth]\npersist_login = false\n", "config.toml");
+    REQUIRE(memory_only.ok());
+    CHECK_FALSE(memory_only->auth.persist_login);
+    CHECK(error_of("[auth]\npersist_login = \"no\"\n").starts_with("config.toml:2: "));
 }
 
 TEST_CASE("config: Vault CLI variables override the file") {

@@ -60,3 +60,20 @@ TEST_CASE("control codec: certificate summaries round trip and reject missing fi
     broken.erase("serial");
     CHECK_FALSE(control::cert_summary_from_json(broken).ok());
 }
+
+TEST_CASE("control codec: the token summary carries when the login ends, and an older daemon's reply still reads") {
+    control::TokenSummary t{.vault_addr = "https://vault:8200", .display_name = "userpass-alice", .policies = {"default"},
+                            .ttl_seconds = 600, .renewable = true, .login_required_at = 1796193354, .login_end_near = true};
+    auto back = control::token_summary_from_json(control::to_json(t));
+    REQUIRE(back.ok());
+    CHECK(back->login_required_at == 1796193354);
+    CHECK(back->login_end_near);
+    auto old = control::Json{{"vault_addr", "v"}, {"display_name", "d"}, {"policies", control::Json::array()},
+                             {"ttl_seconds", 5}, {"renewable", false}};
+    auto read = control::token_summary_from_json(old);
+    REQUIRE(read.ok());
+    CHECK(read->login_required_at == 0);
+    CHECK_FALSE(read->login_end_near);
+    old["login_required_at"] = "soon";
+    CHECK_FALSE(control::token_summary_from_json(old).ok());
+}

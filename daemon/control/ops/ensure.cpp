@@ -44,10 +44,14 @@ void ensure(ControlContext& ctx, const control::Json& request, ControlReply repl
                      [&ctx, reply = std::move(reply)](Result<std::shared_ptr<HeldCert>> r, bool reused) {
                          if (!r) return reply(control::make_error_reply(r.error()));
                          const HeldCert& held = **r;
-                         reply(control::make_reply({{"certificate", describe(held, ctx.listeners)},
-                                                    {"reused", reused},
-                                                    {"warnings", held.warnings},
-                                                    {"agent_socket", ctx.listeners.socket_for_profile(held.key.profile)}}));
+                         control::Json out{{"certificate", describe(held, ctx.listeners)},
+                                           {"reused", reused},
+                                           {"warnings", held.warnings},
+                                           {"agent_socket", ctx.listeners.socket_for_profile(held.key.profile)}};
+                         // The client warns a person at a terminal that the login ends soon.
+                         if (auto t = ctx.session().tokens().summary(); t && t->login_end_near)
+                             out["login_required_at"] = t->login_required_at;
+                         reply(control::make_reply(std::move(out)));
                      });
 }
 
