@@ -171,6 +171,12 @@ class MultiVault(unittest.TestCase):
         for host in ("127.0.0.1", "localhost"):
             r = d.sshcert("ensure", "--host", host, "--user", LOGIN_USER)
             self.assertEqual(r.returncode, 0, r.stderr)
+        # Another identity at one Vault drops that Vault's certificates only.
+        r = self.login(d, "--vault", "corp", "--username", "alice")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([c["profile"] for c in self.status(d)["certificates"]], ["alpha"])
+        r = d.sshcert("ensure", "--host", "localhost", "--user", LOGIN_USER)
+        self.assertEqual(r.returncode, 0, r.stderr)
         with open(d.config_path, "w") as f:
             f.write(self.config(with_corp=False))
         self.b.vault.clear_requests()

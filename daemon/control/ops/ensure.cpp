@@ -25,7 +25,11 @@ void ensure(ControlContext& ctx, const control::Json& request, ControlReply repl
     if (f.error()) return reply(control::make_error_reply(*f.error()));
     const config::Config& config = ctx.config();
     const config::Profile* profile = profile_name ? config.find_profile(*profile_name) : config.profile_for_host(host);
-    if (!profile) return reply(control::make_error_reply(no_profile(config, host, profile_name)));
+    if (!profile) {
+        // Logging in comes first: a user with neither a login nor a profile hears of the login.
+        if (!ctx.session().tokens().active()) return reply(control::make_error_reply(not_logged_in()));
+        return reply(control::make_error_reply(no_profile(config, host, profile_name)));
+    }
     // The profile's Vault signs; its session's login generation keys the fetch.
     auto vault = choose_vault(ctx, request, profile);
     if (!vault) return reply(control::make_error_reply(vault.error()));
