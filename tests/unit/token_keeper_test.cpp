@@ -317,19 +317,20 @@ TEST_CASE("token keeper: a token that cannot be renewed ends the login with its 
 // --- the login kept in the kernel keyring: this process's own keyring, gone when it exits ---
 
 namespace {
+/// The test process's own keyring, so nothing is left behind; says so when the kernel has none.
 std::optional<LoginStore> process_store() {
     long k = keyctl_get_keyring_ID(KEY_SPEC_PROCESS_KEYRING, 1);
-    if (k < 0) return std::nullopt;
+    if (k < 0) {
+        MESSAGE("the kernel keyring is not usable here; skipped");
+        return std::nullopt;
+    }
     return LoginStore(static_cast<std::int32_t>(k));
 }
 }  // namespace
 
 TEST_CASE("login store: kept possessor-only with the token's TTL as timeout, read back, removed") {
     auto store = process_store();
-    if (!store) {
-        MESSAGE("the kernel keyring is not usable here; skipped");
-        return;
-    }
+    if (!store) return;
     auto name = LoginStore::name_for("/run/user/1000/sshcert", "https://vault:8200", "team");
     CHECK(name == "sshcert:/run/user/1000/sshcert:https://vault:8200#team");
     REQUIRE(store->save(name, SecretString("hvs.kept"), true, 3600));
