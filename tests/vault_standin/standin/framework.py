@@ -31,6 +31,8 @@ class Request:
     client_token: str = ""
     token: dict = None
     mount_point: str = ""
+    # Seconds from X-Vault-Wrap-TTL; 0 answers unwrapped.
+    wrap_ttl: int = 0
 
     @property
     def display_name(self):

@@ -1,0 +1,10 @@
+"""The auth methods machines log in with: approle, aws (IAM) and cert.
+
+Each entry: the backend class and a function making the fresh state of a new mount.
+"""
+
+from .approle import ApproleBackend, new_approle_entry
+
+MACHINE_AUTH_METHODS = {
+    "approle": (ApproleBackend, new_approle_entry),
+}
