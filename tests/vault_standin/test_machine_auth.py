@@ -4,8 +4,21 @@ aws (IAM, through the STS look-alike), the IMDSv2 look-alike, and cert over HTTP
 Run from this folder with  python3 -m unittest test_machine_auth -v
 """
 
+import base64
+import datetime
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import shutil
+import tempfile
+import time
 import unittest
+import xml.etree.ElementTree as ElementTree
+from urllib.parse import urlencode
 
+from standin import totp
 from test_vault_standin import ROOT_TOKEN, StandinTestCase
 
 WRAP_INVALID = "wrapping token is not valid or does not exist"
@@ -155,6 +168,346 @@ class ResponseWrappingTest(StandinTestCase):
         result = self.call("POST", "auth/approle/role/builder/secret-id", {},
                            headers={"X-Vault-Wrap-TTL": "soon"})
         self.assertEqual(result.status, 400)
+
+
+# ---------------------------------------------------------------------- AWS
+
+ACCOUNT = "123456789012"
+SERVER_ID = "vault.example.com"
+STS_HOST = "sts.amazonaws.com"
+CALLER_IDENTITY = "Action=GetCallerIdentity&Version=2011-06-15"
+
+
+def _hmac(key, text):
+    return hmac.new(key, text.encode(), hashlib.sha256).digest()
+
+
+def sign_sts(creds, body, headers=None, when=None, region="us-east-1", host=STS_HOST,
+             signed_extra=True, token_signed=True):
+    """A SigV4-signed STS POST to "/", as the AWS SDKs build it: the headers to send."""
+    stamp = (when or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+               "Host": host, "X-Amz-Date": stamp, **(headers or {})}
+    if creds.get("session_token") and token_signed:
+        headers["X-Amz-Security-Token"] = creds["session_token"]
+    signed = {k.lower(): v.strip() for k, v in headers.items()}
+    if not signed_extra:
+        signed = {k: v for k, v in signed.items() if k in ("host", "x-amz-date", "content-type")}
+    names = sorted(signed)
+    creq = "\n".join(["POST", "/", "", "".join(f"{n}:{signed[n]}\n" for n in names),
+                      ";".join(names), hashlib.sha256(body.encode()).hexdigest()])
+    scope = f"{stamp[:8]}/{region}/sts/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope,
+                         hashlib.sha256(creq.encode()).hexdigest()])
+    key = _hmac(("AWS4" + creds["secret_access_key"]).encode(), stamp[:8])
+    for part in (region, "sts", "aws4_request"):
+        key = _hmac(key, part)
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["Authorization"] = (f"AWS4-HMAC-SHA256 Credential={creds['access_key_id']}/{scope}, "
+                                f"SignedHeaders={';'.join(names)}, Signature={signature}")
+    if creds.get("session_token") and not token_signed:
+        headers["X-Amz-Security-Token"] = creds["session_token"]
+    return headers
+
+
+def read_port(path):
+    deadline = time.monotonic() + 15
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no port file {path}")
+        time.sleep(0.02)
+    with open(path, encoding="utf-8") as handle:
+        return int(handle.read())
+
+
+class AwsTestCase(StandinTestCase):
+    """A stand-in that also serves the STS and IMDS look-alikes."""
+
+    @classmethod
+    def setUpClass(cls):
+        ports = tempfile.mkdtemp(prefix="standin-ports-")
+        cls.addClassCleanup(shutil.rmtree, ports, ignore_errors=True)
+        cls.sts_port_file = os.path.join(ports, "sts")
+        cls.imds_port_file = os.path.join(ports, "imds")
+        cls.server_args = ("--sts-port-file", cls.sts_port_file,
+                           "--imds-port-file", cls.imds_port_file)
+        super().setUpClass()
+        cls.sts_port = read_port(cls.sts_port_file)
+        cls.imds_port = read_port(cls.imds_port_file)
+
+    def sts_user(self, name, **extra):
+        result = self.admin("POST", "sts_users", {"arn": f"arn:aws:iam::{ACCOUNT}:user/{name}",
+                                                  **extra})
+        self.assertEqual(result.status, 200, result.text)
+        return result.json
+
+    def sts_role(self, name, **extra):
+        result = self.admin("POST", "sts_roles", {"arn": f"arn:aws:iam::{ACCOUNT}:role/{name}",
+                                                  **extra})
+        self.assertEqual(result.status, 200, result.text)
+        return result.json
+
+    def sts_call(self, creds, params, **sign_options):
+        body = urlencode({**params, "Version": "2011-06-15"})
+        headers = sign_sts(creds, body, **sign_options)
+        connection = http.client.HTTPConnection("127.0.0.1", self.sts_port, timeout=30)
+        try:
+            connection.putrequest("POST", "/", skip_host=True, skip_accept_encoding=True)
+            for name, value in headers.items():
+                connection.putheader(name, value)
+            connection.putheader("Content-Length", str(len(body)))
+            connection.endheaders(body.encode())
+            response = connection.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            connection.close()
+
+    def temporary(self, xml_text):
+        ns = "{https://sts.amazonaws.com/doc/2011-06-15/}"
+        creds = ElementTree.fromstring(xml_text).find(f".//{ns}Credentials")
+        return {"access_key_id": creds.find(ns + "AccessKeyId").text,
+                "secret_access_key": creds.find(ns + "SecretAccessKey").text,
+                "session_token": creds.find(ns + "SessionToken").text,
+                "expiration": creds.find(ns + "Expiration").text}
+
+
+def login_body(creds, role, server_id=SERVER_ID, body=CALLER_IDENTITY, header_form="json",
+               **sign_options):
+    extra = {"X-Vault-AWS-IAM-Server-ID": server_id} if server_id else {}
+    headers = sign_sts(creds, body, extra, **sign_options)
+    headers.pop("Host")
+    if header_form == "json":
+        encoded = base64.b64encode(json.dumps({k: [v] for k, v in headers.items()}).encode())
+        header_value = encoded.decode()
+    elif header_form == "object":
+        header_value = headers
+    else:
+        header_value = base64.b64encode("".join(f"{k}: {v}\r\n" for k, v in headers.items())
+                                        .encode()).decode()
+    return {"role": role, "iam_http_request_method": "POST",
+            "iam_request_url": base64.b64encode(f"https://{STS_HOST}/".encode()).decode(),
+            "iam_request_body": base64.b64encode(body.encode()).decode(),
+            "iam_request_headers": header_value}
+
+
+class AwsLoginTest(AwsTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.configure(
+            ("sys/auth/aws", {"type": "aws"}),
+            ("auth/aws/config/client", {"sts_endpoint": f"http://127.0.0.1:{cls.sts_port}",
+                                        "iam_server_id_header_value": SERVER_ID}),
+            ("sys/policy/machines", {"policy": 'path "ssh/*" { capabilities = ["read"] }'}),
+            ("auth/aws/role/builders", {
+                "auth_type": "iam", "resolve_aws_unique_ids": False, "token_ttl": "30m",
+                "token_policies": "machines",
+                "bound_iam_principal_arn": [f"arn:aws:iam::{ACCOUNT}:user/ci-*",
+                                            f"arn:aws:iam::{ACCOUNT}:role/deployer"]}))
+
+    def login(self, body):
+        return self.call("POST", "auth/aws/login", body, token=None)
+
+    def test_login_with_a_long_term_user(self):
+        user = self.sts_user("ci-runner")
+        self.admin("DELETE", "sts_requests")
+        result = self.login(login_body(user, "builders"))
+        self.assertEqual(result.status, 200, result.text)
+        auth = result.json["auth"]
+        self.assertEqual(auth["metadata"], {
+            "client_arn": f"arn:aws:iam::{ACCOUNT}:user/ci-runner",
+            "canonical_arn": f"arn:aws:iam::{ACCOUNT}:user/ci-runner",
+            "client_user_id": user["user_id"], "auth_type": "iam", "inferred_entity_type": "",
+            "inferred_entity_id": "", "inferred_aws_region": "", "account_id": ACCOUNT,
+            "role_id": self.ok("GET", "auth/aws/role/builders").json["data"]["role_id"]})
+        self.assertEqual(auth["policies"], ["default", "machines"])
+        self.assertEqual(auth["lease_duration"], 1800)
+        lookup = self.ok("GET", "auth/token/lookup-self", token=auth["client_token"]).json["data"]
+        self.assertEqual(lookup["display_name"], "aws-ci-runner")
+        calls = self.admin("GET", "sts_requests").json
+        self.assertEqual([(c["action"], c["status"], c["access_key_id"]) for c in calls],
+                         [("GetCallerIdentity", 200, user["access_key_id"])])
+        self.ok("POST", "auth/token/renew-self", {}, token=auth["client_token"])
+
+    def test_header_forms_vault_accepts(self):
+        user = self.sts_user("ci-forms")
+        for form in ("object", "lines"):
+            with self.subTest(form=form):
+                result = self.login(login_body(user, "builders", header_form=form))
+                self.assertEqual(result.status, 200, result.text)
+
+    def test_assumed_role_with_mfa(self):
+        secret = totp.new_secret(20)
+        user = self.sts_user("alice", mfa_serial=f"arn:aws:iam::{ACCOUNT}:mfa/alice",
+                             totp_secret=secret)
+        self.sts_role("deployer", trusted=[f"arn:aws:iam::{ACCOUNT}:user/alice"], mfa_required=True,
+                      max_session_duration=7200)
+        params = {"Action": "AssumeRole", "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/deployer",
+                  "RoleSessionName": "alice-laptop"}
+        status, text = self.sts_call(user, params)
+        self.assertEqual(status, 403, text)
+        self.assertIn("<Code>AccessDenied</Code>", text)
+        code = totp.hotp(base64.b32decode(secret + "=" * (-len(secret) % 8)),
+                         int(time.time() // 30), 6, "SHA1")
+        wrong = "%06d" % ((int(code) + 1) % 10 ** 6)
+        status, text = self.sts_call(user, {**params, "SerialNumber": f"arn:aws:iam::{ACCOUNT}:mfa/alice",
+                                            "TokenCode": wrong})
+        self.assertEqual(status, 403, text)
+        self.assertIn("MultiFactorAuthentication failed with invalid MFA one time pass code.", text)
+        status, text = self.sts_call(user, {**params, "SerialNumber": f"arn:aws:iam::{ACCOUNT}:mfa/alice",
+                                            "TokenCode": code, "DurationSeconds": "7200"})
+        self.assertEqual(status, 200, text)
+        self.assertIn('<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">', text)
+        creds = self.temporary(text)
+        self.assertTrue(creds["access_key_id"].startswith("ASIA"))
+        result = self.login(login_body(creds, ""))
+        self.assertEqual(result.status, 400, "no role named after the IAM role")
+        self.assertEqual(result.errors, ["entry for role deployer not found"])
+        result = self.login(login_body(creds, "builders"))
+        self.assertEqual(result.status, 200, result.text)
+        meta = result.json["auth"]["metadata"]
+        self.assertEqual(meta["client_arn"], f"arn:aws:sts::{ACCOUNT}:assumed-role/deployer/alice-laptop")
+        self.assertEqual(meta["canonical_arn"], f"arn:aws:iam::{ACCOUNT}:role/deployer")
+        token = result.json["auth"]["client_token"]
+        self.assertEqual(self.ok("GET", "auth/token/lookup-self", token=token).json["data"]["display_name"],
+                         "aws-deployer")
+        mfa_calls = [c["mfa"] for c in self.admin("GET", "sts_requests").json if c["action"] == "AssumeRole"]
+        self.assertIn(True, mfa_calls)
+        too_long = self.sts_call(user, {**params, "SerialNumber": f"arn:aws:iam::{ACCOUNT}:mfa/alice",
+                                        "TokenCode": code, "DurationSeconds": "7201"})
+        self.assertEqual(too_long[0], 400)
+        self.assertIn("MaxSessionDuration", too_long[1])
+
+    def test_server_id_header_checks(self):
+        user = self.sts_user("ci-header")
+        prefix = "error validating X-Vault-AWS-IAM-Server-ID header: "
+        for body, error in (
+                (login_body(user, "builders", server_id=None), 'missing header "X-Vault-AWS-IAM-Server-ID"'),
+                (login_body(user, "builders", server_id="other.example.com"),
+                 f'expected "{SERVER_ID}" but got "other.example.com"'),
+                (login_body(user, "builders", signed_extra=False), "vault header wasn't signed")):
+            result = self.login(body)
+            self.assertEqual((result.status, result.errors), (400, [prefix + error]))
+
+    def test_wrong_bound_arn(self):
+        user = self.sts_user("someone-else")
+        result = self.login(login_body(user, "builders"))
+        self.assertEqual(result.status, 400)
+        self.assertEqual(result.errors, [f'IAM Principal "arn:aws:iam::{ACCOUNT}:user/someone-else" '
+                                         'does not belong to the role "builders"'])
+
+    def test_sts_refusal_is_passed_through(self):
+        user = self.sts_user("ci-wrong-secret")
+        body = login_body({**user, "secret_access_key": "x" * 40}, "builders")
+        result = self.login(body)
+        self.assertEqual(result.status, 400)
+        self.assertTrue(result.errors[0].startswith(
+            "error making upstream request: received error code 403 from STS: <ErrorResponse "
+            'xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'), result.errors[0])
+        self.assertIn("<Code>SignatureDoesNotMatch</Code>", result.errors[0])
+
+    def test_expired_temporary_credentials(self):
+        user = self.sts_user("ci-session")
+        status, text = self.sts_call(user, {"Action": "GetSessionToken", "DurationSeconds": "900"})
+        self.assertEqual(status, 200, text)
+        creds = self.temporary(text)
+        self.assertEqual(self.login(login_body(creds, "builders")).status, 200)
+        self.addCleanup(self.admin, "POST", "time_offset", {"seconds": 0})
+        self.admin("POST", "time_offset", {"seconds": 901})
+        later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=901)
+        result = self.login(login_body(creds, "builders", when=later))
+        self.assertEqual(result.status, 400)
+        self.assertIn("<Code>ExpiredToken</Code>", result.errors[0])
+
+    def test_refused_requests(self):
+        user = self.sts_user("ci-refused")
+        for body, error in (
+                ({**login_body(user, "builders"), "iam_http_request_method": "GET"},
+                 "invalid iam_http_request_method; currently only 'POST' is supported"),
+                ({**login_body(user, "builders"), "iam_request_url": "%%%"},
+                 "failed to base64 decode iam_request_url"),
+                ({"role": "builders", "iam_http_request_method": "POST"},
+                 "supplied some of the auth values for the iam auth type but not all"),
+                ({"role": "builders"}, "didn't supply required authentication values"),
+                (login_body(user, "builders", body="Action=GetSessionToken&Version=2011-06-15"),
+                 "error validating iam_request_body: the action must be GetCallerIdentity")):
+            with self.subTest(error=error):
+                result = self.login(body)
+                self.assertEqual((result.status, result.errors), (400, [error]))
+
+
+class StsLookalikeTest(AwsTestCase):
+    def test_tampered_body_fails_the_signature(self):
+        user = self.sts_user("tamper")
+        body = CALLER_IDENTITY
+        headers = sign_sts(user, body)
+        connection = http.client.HTTPConnection("127.0.0.1", self.sts_port, timeout=30)
+        tampered = body + "&Extra=1"
+        connection.request("POST", "/", body=tampered, headers=headers)
+        response = connection.getresponse()
+        text = response.read().decode()
+        connection.close()
+        self.assertEqual(response.status, 403, text)
+        self.assertIn("<Code>SignatureDoesNotMatch</Code>", text)
+        self.assertIn("<Type>Sender</Type>", text)
+
+    def test_caller_identity_and_errors(self):
+        user = self.sts_user("bob")
+        status, text = self.sts_call(user, {"Action": "GetCallerIdentity"})
+        self.assertEqual(status, 200, text)
+        self.assertIn(f"<Arn>arn:aws:iam::{ACCOUNT}:user/bob</Arn>", text)
+        self.assertIn("<ResponseMetadata>", text)
+        stale = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=16)
+        status, text = self.sts_call(user, {"Action": "GetCallerIdentity"}, when=stale)
+        self.assertEqual(status, 403)
+        self.assertIn("Signature expired", text)
+        status, text = self.sts_call({**user, "access_key_id": "AKIAUNKNOWNUNKNOWN00"},
+                                     {"Action": "GetCallerIdentity"})
+        self.assertEqual(status, 403)
+        self.assertIn("<Code>InvalidClientTokenId</Code>", text)
+        status, text = self.sts_call(user, {"Action": "GetSessionToken", "DurationSeconds": "129601"})
+        self.assertEqual(status, 400)
+        self.assertIn("<Code>ValidationError</Code>", text)
+
+    def test_session_token_signed_or_not(self):
+        user = self.sts_user("carol")
+        status, text = self.sts_call(user, {"Action": "GetSessionToken"})
+        creds = self.temporary(text)
+        for signed in (True, False):
+            status, text = self.sts_call(creds, {"Action": "GetCallerIdentity"}, token_signed=signed)
+            self.assertEqual(status, 200, text)
+        status, text = self.sts_call({**creds, "session_token": None}, {"Action": "GetCallerIdentity"})
+        self.assertEqual(status, 403)
+        self.assertIn("<Code>InvalidClientTokenId</Code>", text)
+
+    def test_imdsv2_credentials_are_accepted_by_sts(self):
+        role = self.sts_role("instance-role")
+        self.assertEqual(self.admin("POST", "imds", {"role_arn": role["arn"]}).status, 204)
+        connection = http.client.HTTPConnection("127.0.0.1", self.imds_port, timeout=30)
+        try:
+            connection.request("GET", "/latest/meta-data/iam/security-credentials/")
+            response = connection.getresponse()
+            response.read()
+            self.assertEqual(response.status, 401, "IMDSv2 needs a token")
+            connection.request("PUT", "/latest/api/token",
+                               headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+            token = connection.getresponse().read().decode()
+            connection.request("GET", "/latest/meta-data/iam/security-credentials/",
+                               headers={"X-aws-ec2-metadata-token": token})
+            name = connection.getresponse().read().decode()
+            self.assertEqual(name, "instance-role")
+            connection.request("GET", "/latest/meta-data/iam/security-credentials/" + name,
+                               headers={"X-aws-ec2-metadata-token": token})
+            document = json.loads(connection.getresponse().read())
+        finally:
+            connection.close()
+        self.assertEqual(document["Code"], "Success")
+        self.assertEqual(document["Type"], "AWS-HMAC")
+        creds = {"access_key_id": document["AccessKeyId"],
+                 "secret_access_key": document["SecretAccessKey"], "session_token": document["Token"]}
+        status, text = self.sts_call(creds, {"Action": "GetCallerIdentity"})
+        self.assertEqual(status, 200, text)
+        self.assertIn(f"assumed-role/instance-role/i-0123456789abcdef0", text)
 
 
 if __name__ == "__main__":

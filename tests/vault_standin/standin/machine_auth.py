@@ -4,7 +4,9 @@ Each entry: the backend class and a function making the fresh state of a new mou
 """
 
 from .approle import ApproleBackend, new_approle_entry
+from .aws_auth import AwsBackend, new_aws_entry
 
 MACHINE_AUTH_METHODS = {
     "approle": (ApproleBackend, new_approle_entry),
+    "aws": (AwsBackend, new_aws_entry),
 }

@@ -15,6 +15,7 @@ from .core import Clock, Core, StateStore
 from .faults import Faults
 from .gocompat import multierror
 from .http_api import MAX_REQUEST_BYTES, HttpRequest, RequestLog, VaultHttp
+from .lookalikes import Lookalikes
 from .replies import error_reply
 
 LISTEN_HOST = "127.0.0.1"
@@ -174,6 +175,10 @@ def parse_args(argv):
                              'auth method')
     parser.add_argument("--record-secrets", action="store_true",
                         help="keep tokens and passwords unredacted in /_standin/requests")
+    parser.add_argument("--sts-port-file",
+                        help="also serve the AWS STS look-alike; write its port to this file")
+    parser.add_argument("--imds-port-file",
+                        help="also serve the EC2 IMDSv2 look-alike; write its port to this file")
     args = parser.parse_args(argv)
     if not args.root_token:
         parser.error("--root-token must not be empty")
@@ -197,8 +202,9 @@ def main(argv=None):
     args = parse_args(argv)
     faults, request_log = Faults(), RequestLog(args.record_secrets)
     core = build_core(args, faults)
+    lookalikes = Lookalikes(core.clock)
     server = StandinServer(args.port, VaultHttp(core, faults, request_log),
-                           AdminApi(faults, request_log, core), core.clock)
+                           AdminApi(faults, request_log, core, lookalikes), core.clock)
     port = server.server_address[1]
     if args.port_file:
         write_port_file(args.port_file, port)
@@ -211,8 +217,10 @@ def main(argv=None):
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name="http", daemon=True)
     thread.start()
+    lookalikes.start(LISTEN_HOST, args.sts_port_file, args.imds_port_file, write_port_file, log)
     while not stop.wait(0.1):
         pass
+    lookalikes.stop()
     faults.stop()
     core.stop()
     server.shutdown()
