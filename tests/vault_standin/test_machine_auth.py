@@ -12,6 +12,8 @@ import http.client
 import json
 import os
 import shutil
+import ssl
+import sys
 import tempfile
 import time
 import unittest
@@ -19,7 +21,10 @@ import xml.etree.ElementTree as ElementTree
 from urllib.parse import urlencode
 
 from standin import totp
-from test_vault_standin import ROOT_TOKEN, StandinTestCase
+from test_vault_standin import ROOT_TOKEN, Result, StandinTestCase
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from tls_fixture import TestPki  # noqa: E402
 
 WRAP_INVALID = "wrapping token is not valid or does not exist"
 
@@ -508,6 +513,90 @@ class StsLookalikeTest(AwsTestCase):
         status, text = self.sts_call(creds, {"Action": "GetCallerIdentity"})
         self.assertEqual(status, 200, text)
         self.assertIn(f"assumed-role/instance-role/i-0123456789abcdef0", text)
+
+
+# ---------------------------------------------------------------------- cert over HTTPS
+
+
+class CertLoginTest(StandinTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pki_dir = tempfile.mkdtemp(prefix="standin-pki-")
+        cls.addClassCleanup(shutil.rmtree, cls.pki_dir, ignore_errors=True)
+        cls.pki = TestPki(cls.pki_dir)
+        cls.server_cert = cls.pki.server("127.0.0.1")
+        cls.machine = cls.pki.client("machine-1")
+        cls.other = cls.pki.client("laptop-7")
+        cls.stranger = TestPki(tempfile.mkdtemp(dir=cls.pki_dir), "another CA").client("machine-1")
+        cls.tls_port_file = os.path.join(cls.pki_dir, "tls-port")
+        cls.server_args = ("--tls-cert", cls.server_cert.cert, "--tls-key", cls.server_cert.key,
+                           "--tls-client-ca", cls.pki.ca.cert, "--tls-port-file", cls.tls_port_file)
+        super().setUpClass()
+        cls.tls_port = read_port(cls.tls_port_file)
+        cls.configure(("sys/auth/cert", {"type": "cert"}),
+                      ("auth/cert/certs/machines", {"certificate": cls.pki.ca.pem(),
+                                                    "allowed_common_names": "machine-*",
+                                                    "token_ttl": "1h", "display_name": "fleet"}))
+
+    def https(self, method, path, body=None, client=None, token=None):
+        context = ssl.create_default_context(cafile=self.pki.ca.cert)
+        if client is not None:
+            context.load_cert_chain(client.cert, client.key)
+        connection = http.client.HTTPSConnection("127.0.0.1", self.tls_port, context=context,
+                                                 timeout=30)
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["X-Vault-Token"] = token
+        try:
+            connection.request(method, "/v1/" + path, body=json.dumps(body or {}), headers=headers)
+            response = connection.getresponse()
+            return Result(response.status, response.headers, response.read())
+        finally:
+            connection.close()
+
+    def test_login_with_a_client_certificate(self):
+        result = self.https("POST", "auth/cert/login", {}, client=self.machine)
+        self.assertEqual(result.status, 200, result.text)
+        meta = result.json["auth"]["metadata"]
+        self.assertEqual(meta["cert_name"], "machines")
+        self.assertEqual(meta["common_name"], "machine-1")
+        self.assertRegex(meta["serial_number"], r"^[0-9]+$")
+        self.assertRegex(meta["subject_key_id"], r"^[0-9a-f]{2}(:[0-9a-f]{2})+$")
+        self.assertRegex(meta["authority_key_id"], r"^[0-9a-f]{2}(:[0-9a-f]{2})+$")
+        token = result.json["auth"]["client_token"]
+        lookup = self.https("GET", "auth/token/lookup-self", token=token)
+        self.assertEqual(lookup.json["data"]["display_name"], "cert-fleet")
+        renewed = self.https("POST", "auth/token/renew-self", {}, client=self.machine, token=token)
+        self.assertEqual(renewed.status, 200, renewed.text)
+        plain = self.call("POST", "auth/token/renew-self", {}, token=token)
+        self.assertEqual(plain.status, 400, "Vault re-checks the certificate when renewing")
+        self.assertEqual(plain.errors, ["tls connection required"])
+
+    def test_no_client_certificate(self):
+        result = self.https("POST", "auth/cert/login", {})
+        self.assertEqual((result.status, result.errors), (400, ["client certificate must be supplied"]))
+        plain = self.call("POST", "auth/cert/login", {}, token=None)
+        self.assertEqual((plain.status, plain.errors), (400, ["tls connection required"]))
+
+    def test_constraints_and_names(self):
+        result = self.https("POST", "auth/cert/login", {"name": "machines"}, client=self.other)
+        self.assertEqual((result.status, result.errors), (400, [
+            "no chain matching all constraints could be found for this login certificate"]))
+        unknown = self.https("POST", "auth/cert/login", {"name": "nobody"}, client=self.machine)
+        self.assertEqual((unknown.status, unknown.errors),
+                         (400, ["invalid certificate or no client certificate supplied"]))
+
+    def test_a_certificate_from_another_ca_fails_the_handshake(self):
+        with self.assertRaises((ssl.SSLError, ConnectionError, OSError)):
+            self.https("POST", "auth/cert/login", {}, client=self.stranger)
+
+    def test_a_trusted_leaf_certificate(self):
+        self.ok("POST", "auth/cert/certs/laptop", {"certificate": self.other.pem()})
+        result = self.https("POST", "auth/cert/login", {"name": "laptop"}, client=self.other)
+        self.assertEqual(result.status, 200, result.text)
+        self.assertEqual(result.json["auth"]["metadata"]["cert_name"], "laptop")
+        bad = self.call("POST", "auth/cert/certs/broken", {"certificate": "not a certificate"})
+        self.assertEqual((bad.status, bad.errors), (400, ["failed to parse certificate"]))
 
 
 if __name__ == "__main__":

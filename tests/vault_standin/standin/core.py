@@ -77,6 +77,7 @@ class Core:
         self.identity = IdentityStore(self)
         self.login_mfa = LoginMfa(self)
         self.wrapping = ResponseWrapping(self)
+        self.current_connection = None
         self.builtin_mounts = {
             "sys/": new_mount_entry("system", "system"),
             "identity/": new_mount_entry("identity", "identity"),
@@ -134,6 +135,8 @@ class Core:
     def handle(self, request):
         """Serve a logical request: (Response or None, mount type), or raise VaultError."""
         with self.lock:
+            # The connection of the request being served (cert auth renewals check it).
+            self.current_connection = request.connection
             try:
                 if (request.path == UNWRAP_PATH and not request.data.get("token")
                         and self.wrapping.is_wrapping_token(request.client_token)):

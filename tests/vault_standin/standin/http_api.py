@@ -45,6 +45,8 @@ class HttpRequest:
     headers: dict
     # None when the body was larger than MAX_REQUEST_BYTES and was not read.
     body: bytes
+    # {"tls": bool, "peer_certificate": DER bytes or None}
+    connection: dict = None
 
 
 def go_clean_path(path):
@@ -182,6 +184,7 @@ class VaultHttp:
         try:
             logical = self._logical_request(request, path)
             logical.wrap_ttl = _wrap_ttl(request.headers)
+            logical.connection = request.connection
             if self.faults.get("sealed"):
                 return fault_replies.with_retry_after(
                     self.faults, error_reply(503, ["Vault is sealed"]))

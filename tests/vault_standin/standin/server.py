@@ -3,6 +3,7 @@
 import argparse
 import os
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -34,6 +35,38 @@ class StandinServer(ThreadingHTTPServer):
         self.vault_http = vault_http
         self.admin = admin
         self.clock = clock
+
+
+class TlsStandinServer(StandinServer):
+    """The same server behind TLS. Client certificates are requested (not required) and
+    verified against the client CA; the handshake runs in the connection's own thread."""
+
+    def __init__(self, port, vault_http, admin, clock, context):
+        super().__init__(port, vault_http, admin, clock)
+        self.context = context
+
+    def get_request(self):
+        sock, address = self.socket.accept()
+        return self.context.wrap_socket(sock, server_side=True,
+                                        do_handshake_on_connect=False), address
+
+    def finish_request(self, request, client_address):
+        try:
+            request.do_handshake()
+        except (ssl.SSLError, OSError) as err:
+            log(f"{client_address[0]} TLS handshake failed: {err}")
+            return
+        super().finish_request(request, client_address)
+
+
+def tls_context(cert, key, client_ca):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    if client_ca:
+        context.load_verify_locations(client_ca)
+        context.verify_mode = ssl.CERT_OPTIONAL
+    return context
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -87,8 +120,13 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/v1/"):
             headers = {name.lower(): value for name, value in self.headers.items()}
             return self.server.vault_http.serve(
-                HttpRequest(self.command, path, query, headers, body))
+                HttpRequest(self.command, path, query, headers, body, self._connection_info()))
         return error_reply(404, [])
+
+    def _connection_info(self):
+        if not isinstance(self.connection, ssl.SSLSocket):
+            return {"tls": False, "peer_certificate": None}
+        return {"tls": True, "peer_certificate": self.connection.getpeercert(binary_form=True)}
 
     def _read_body(self):
         """The request body, or None if it is larger than Vault's 32 MiB limit."""
@@ -175,6 +213,13 @@ def parse_args(argv):
                              'auth method')
     parser.add_argument("--record-secrets", action="store_true",
                         help="keep tokens and passwords unredacted in /_standin/requests")
+    parser.add_argument("--tls-cert", help="also serve HTTPS with this certificate (PEM)")
+    parser.add_argument("--tls-key", help="the key of --tls-cert (PEM)")
+    parser.add_argument("--tls-client-ca",
+                        help="request client certificates and verify them against this CA")
+    parser.add_argument("--tls-port-file", help="write the HTTPS port to this file")
+    parser.add_argument("--tls-port", type=int, default=0,
+                        help="HTTPS port on 127.0.0.1; 0 picks a free one (default)")
     parser.add_argument("--sts-port-file",
                         help="also serve the AWS STS look-alike; write its port to this file")
     parser.add_argument("--imds-port-file",
@@ -182,6 +227,10 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if not args.root_token:
         parser.error("--root-token must not be empty")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
+    if (args.tls_client_ca or args.tls_port_file) and not args.tls_cert:
+        parser.error("--tls-client-ca and --tls-port-file need --tls-cert and --tls-key")
     return args
 
 
@@ -218,9 +267,22 @@ def main(argv=None):
                               name="http", daemon=True)
     thread.start()
     lookalikes.start(LISTEN_HOST, args.sts_port_file, args.imds_port_file, write_port_file, log)
+    tls_server = None
+    if args.tls_cert:
+        tls_server = TlsStandinServer(args.tls_port, server.vault_http, server.admin, core.clock,
+                                      tls_context(args.tls_cert, args.tls_key, args.tls_client_ca))
+        threading.Thread(target=tls_server.serve_forever, kwargs={"poll_interval": 0.05},
+                         name="https", daemon=True).start()
+        tls_port = tls_server.server_address[1]
+        if args.tls_port_file:
+            write_port_file(args.tls_port_file, tls_port)
+        log(f"listening on https://{LISTEN_HOST}:{tls_port}")
     while not stop.wait(0.1):
         pass
     lookalikes.stop()
+    if tls_server is not None:
+        tls_server.shutdown()
+        tls_server.server_close()
     faults.stop()
     core.stop()
     server.shutdown()
