@@ -102,6 +102,17 @@ class ApproleTest(StandinTestCase):
         self.assertEqual(result.status, 500)
         self.assertIn('role "temp" does not exist during renewal', result.errors[0])
 
+    def test_wrong_secret_ids_lock_the_role_id(self):
+        self.ok("POST", "auth/approle/role/locked", {"token_ttl": "1h"})
+        role_id, good = self.role_id("locked"), self.secret_id("locked")["secret_id"]
+        for _ in range(5):
+            self.assertEqual(self.login(role_id, "wrong").status, 400)
+        locked = self.login(role_id, good)
+        self.assertEqual((locked.status, locked.errors), (403, ["permission denied"]))
+        self.addCleanup(self.admin, "POST", "time_offset", {"seconds": 0})
+        self.admin("POST", "time_offset", {"seconds": 15 * 60})
+        self.assertEqual(self.login(role_id, good).status, 200)
+
     def test_secret_id_for_a_missing_role(self):
         result = self.call("POST", "auth/approle/role/nobody/secret-id", {})
         self.assertEqual((result.status, result.errors), (400, ['role "nobody" does not exist']))

@@ -4,7 +4,9 @@ Roles carry bind_secret_id (default true), secret_id_num_uses, secret_id_ttl
 and the usual token_* parameters. role/<name>/role-id reads or sets the
 role_id; role/<name>/secret-id generates a secret_id with its accessor.
 Logins follow path_login.go: an unknown role_id, an unknown, used up or expired
-secret_id are all "invalid role or secret ID" (400); a token's metadata is
+secret_id are all "invalid role or secret ID" (400), and Vault's user lockout
+counts the wrong secret_ids of a role_id (5 lock it for 15 minutes with
+"permission denied", 403). A token's metadata is
 the secret_id's metadata plus role_name, and its display name is "approle".
 Renewal grants the role's current TTLs and fails once the role is gone.
 """
@@ -15,8 +17,8 @@ import uuid
 from . import fields as f
 from .framework import (CREATE, DELETE, LIST, NAME, READ, UPDATE, Backend, ErrorResponse,
                         HandlerError, Path, Response)
-from .tokenutil import (TOKEN_FIELDS, apply_token_fields, login_auth, new_token_settings,
-                        token_settings_data)
+from .tokenutil import (TOKEN_FIELDS, Lockout, apply_token_fields, login_auth,
+                        new_token_settings, token_settings_data)
 
 INVALID = "invalid role or secret ID"
 _ROLE_FIELDS = {
@@ -129,7 +131,7 @@ class ApproleBackend(Backend):
         name = data.get("role_name").lower()
         role = self.roles.get(name)
         if role is None:
-            raise ErrorResponse(f"role \"{name}\" does not exist")
+            raise ErrorResponse(f"role \"{data.get('role_name')}\" does not exist")
         if not role["bind_secret_id"]:
             raise ErrorResponse("bind_secret_id is not set on the role")
         if data.get("cidr_list") or data.get("token_bound_cidrs"):
@@ -177,6 +179,9 @@ class ApproleBackend(Backend):
         role_id = data.get("role_id").strip()
         if not role_id:
             raise ErrorResponse("missing role_id")
+        # Vault's lockout goes by the login's alias, the role_id.
+        lockout = Lockout(self.entry, self.core.clock)
+        lockout.refuse_if_locked(role_id)
         name, role = next(((n, r) for n, r in self.roles.items() if r["role_id"] == role_id),
                           (None, None))
         if role is None:
@@ -189,6 +194,7 @@ class ApproleBackend(Backend):
             live = self._live_secret_ids(role)
             entry = live.get(secret_id)
             if entry is None:
+                lockout.failed(role_id)
                 raise ErrorResponse(INVALID)
             if entry["num_uses"] == 1:
                 del live[secret_id]
@@ -196,6 +202,7 @@ class ApproleBackend(Backend):
                 entry["num_uses"] -= 1
             metadata = dict(entry["metadata"])
         metadata["role_name"] = name
+        lockout.succeeded(role_id)
         auth = login_auth(role, list(role["token_policies"]), "", metadata)
         auth.alias_name = role["role_id"]
         return Response(login=auth)
