@@ -138,8 +138,8 @@ class Core:
             # The connection of the request being served (cert auth renewals check it).
             self.current_connection = request.connection
             try:
-                if (request.path == UNWRAP_PATH and not request.data.get("token")
-                        and self.wrapping.is_wrapping_token(request.client_token)):
+                # Unwrapping with the wrapping token itself as the client token.
+                if request.path == UNWRAP_PATH and not (request.data or {}).get("token"):
                     return self.wrapping.unwrap_own(request), ""
                 backend = self.backend_for(request.path)
                 if backend is not None and backend.is_unauthenticated(request.path):

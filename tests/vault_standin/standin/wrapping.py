@@ -46,9 +46,6 @@ class ResponseWrapping:
             return None
         return entry
 
-    def is_wrapping_token(self, token):
-        return bool(token) and self._live(token) is not None
-
     def unwrap(self, token):
         """The wrapped response, raw as it was sent; the token is used up."""
         if self._live(token) is None:
