@@ -21,7 +21,7 @@ import xml.etree.ElementTree as ElementTree
 from urllib.parse import urlencode
 
 from standin import totp
-from test_vault_standin import ROOT_TOKEN, Result, StandinTestCase
+from test_vault_standin import Result, StandinTestCase
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from tls_fixture import TestPki  # noqa: E402

@@ -14,9 +14,8 @@ import fnmatch
 from . import fields as f
 from .framework import (DELETE, LIST, NAME, READ, UPDATE, Backend, ErrorResponse, HandlerError,
                         Path, Response)
-from .tokens import sanitize_policies
 from .tokenutil import (TOKEN_FIELDS, apply_token_fields, login_auth, new_token_settings,
-                        token_settings_data)
+                        refuse_changed_policies, token_settings_data)
 from .x509 import CertificateError, chains_to, der_to_pem, describe, split_pem
 
 NO_CHAIN = "invalid certificate or no client certificate supplied"
@@ -138,9 +137,7 @@ class CertBackend(Backend):
         cert = self.certs.get(meta.get("cert_name", ""))
         if cert is None:
             return None
-        current = set(sanitize_policies(cert["token_policies"], False)) - {"default"}
-        if current != set(token["policies"]) - {"default"}:
-            raise HandlerError("policies have changed, not renewing")
+        refuse_changed_policies(cert["token_policies"], token)
         return cert["token_ttl"], cert["token_max_ttl"], cert.get("token_period", 0)
 
 

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
+from .http_api import go_clean_path
+
 ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _SPACES = re.compile(r" +")
@@ -67,23 +69,9 @@ def parse_authorization(value):
                          parts["SignedHeaders"].split(";"), parts["Signature"])
 
 
-def normalize_path(path):
-    """RFC 3986 remove_dot_segments plus collapsed slashes; a trailing slash is kept."""
-    segments = []
-    for segment in path.split("/"):
-        if segment == "..":
-            if segments:
-                segments.pop()
-        elif segment not in ("", "."):
-            segments.append(segment)
-    trailing = path.endswith("/") or path.endswith("/.") or path.endswith("/..")
-    result = "/" + "/".join(segments)
-    return result + "/" if trailing and segments else result
-
-
 def canonical_uri(path, normalize=True):
     path = path or "/"
-    return quote(normalize_path(path) if normalize else path, safe="/~")
+    return quote(go_clean_path(path) if normalize else path, safe="/~")
 
 
 def canonical_query(query):
