@@ -8,7 +8,7 @@ GET/POST /_standin/mfa_pushes      MFA pushes waiting for the person / answer th
 POST /_standin/sts_users           add a long-term user to the STS look-alike
 POST /_standin/sts_roles           add a role to the STS look-alike
 GET/DELETE /_standin/sts_requests  the STS look-alike's request log / clear it
-POST /_standin/imds                set the IMDS look-alike's instance role
+GET/POST /_standin/imds            show / set the IMDS look-alike's instance role
 """
 
 import json
