@@ -405,6 +405,15 @@ class AwsLoginTest(AwsTestCase):
             result = self.login(body)
             self.assertEqual((result.status, result.errors), (400, [prefix + error]))
 
+    def test_roles_must_bind_something(self):
+        result = self.call("POST", "auth/aws/role/open", {"resolve_aws_unique_ids": False})
+        self.assertEqual((result.status, result.errors),
+                         (400, ["at least one bound parameter should be specified on the role"]))
+        exact = self.call("POST", "auth/aws/role/exact",
+                          {"bound_iam_principal_arn": f"arn:aws:iam::{ACCOUNT}:user/x"})
+        self.assertEqual(exact.status, 400, "unique IDs cannot be resolved without IAM")
+        self.assertIn("resolve_aws_unique_ids=false", exact.errors[0])
+
     def test_wrong_bound_arn(self):
         user = self.sts_user("someone-else")
         result = self.login(login_body(user, "builders"))
@@ -596,6 +605,16 @@ class CertLoginTest(StandinTestCase):
         unknown = self.https("POST", "auth/cert/login", {"name": "nobody"}, client=self.machine)
         self.assertEqual((unknown.status, unknown.errors),
                          (400, ["invalid certificate or no client certificate supplied"]))
+
+    def test_plain_http_on_the_tls_port(self):
+        connection = http.client.HTTPConnection("127.0.0.1", self.tls_port, timeout=30)
+        try:
+            connection.request("GET", "/v1/sys/health")
+            response = connection.getresponse()
+            self.assertEqual((response.status, response.read()),
+                             (400, b"Client sent an HTTP request to an HTTPS server.\n"))
+        finally:
+            connection.close()
 
     def test_a_certificate_from_another_ca_fails_the_handshake(self):
         with self.assertRaises((ssl.SSLError, ConnectionError, OSError)):

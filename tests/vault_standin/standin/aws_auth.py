@@ -233,6 +233,8 @@ class AwsBackend(Backend):
                 raise ErrorResponse("changing resolve_aws_unique_ids from false to true is not "
                                     "allowed")
             role["resolve_aws_unique_ids"] = resolve
+        if not role["bound_arns"]:
+            raise ErrorResponse("at least one bound parameter should be specified on the role")
         if role["resolve_aws_unique_ids"] and any(not arn.endswith("*")
                                                   for arn in role["bound_arns"]):
             raise ErrorResponse("the Vault stand-in cannot resolve IAM unique IDs (it has no IAM "

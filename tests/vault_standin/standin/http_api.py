@@ -33,7 +33,7 @@ _HEALTH_CODES = (("activecode", 200), ("standbycode", 429), ("drsecondarycode", 
                  ("removedcode", 530), ("sealedcode", 503), ("uninitcode", 501))
 _SECRET_HEADERS = ("x-vault-token", "authorization")
 _SECRET_FIELDS = ("password", "private_key", "token", "secret_id", "bindpass", "api_token",
-                  "mfa_request_id", "mfa_payload")
+                  "mfa_request_id", "mfa_payload", "iam_request_headers")
 REDACTED = "<redacted>"
 
 

@@ -3,6 +3,7 @@
 import argparse
 import os
 import signal
+import socket
 import ssl
 import sys
 import threading
@@ -37,6 +38,13 @@ class StandinServer(ThreadingHTTPServer):
         self.clock = clock
 
 
+# What Go's net/http answers to plain HTTP on a TLS port.
+PLAIN_HTTP_REPLY = (b"HTTP/1.0 400 Bad Request\r\n\r\n"
+                    b"Client sent an HTTP request to an HTTPS server.\n")
+TLS_HANDSHAKE_RECORD = b"\x16"
+HANDSHAKE_TIMEOUT = 30
+
+
 class TlsStandinServer(StandinServer):
     """The same server behind TLS. Client certificates are requested (not required) and
     verified against the client CA; the handshake runs in the connection's own thread."""
@@ -45,18 +53,22 @@ class TlsStandinServer(StandinServer):
         super().__init__(port, vault_http, admin, clock)
         self.context = context
 
-    def get_request(self):
-        sock, address = self.socket.accept()
-        return self.context.wrap_socket(sock, server_side=True,
-                                        do_handshake_on_connect=False), address
-
     def finish_request(self, request, client_address):
+        request.settimeout(HANDSHAKE_TIMEOUT)
         try:
-            request.do_handshake()
+            first = request.recv(1, socket.MSG_PEEK)
+            if first and first != TLS_HANDSHAKE_RECORD:
+                request.sendall(PLAIN_HTTP_REPLY)
+                return
+            tls = self.context.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError) as err:
             log(f"{client_address[0]} TLS handshake failed: {err}")
             return
-        super().finish_request(request, client_address)
+        tls.settimeout(None)
+        try:
+            super().finish_request(tls, client_address)
+        finally:
+            tls.close()
 
 
 def tls_context(cert, key, client_ca):
