@@ -26,6 +26,8 @@ from .wrapping import UNWRAP_PATH, ResponseWrapping
 
 _SECRET_ENGINES = {"ssh": SshBackend}
 _AUTH_METHODS = {"userpass": UserpassBackend, "ldap": LdapBackend}
+
+# approle, aws and cert: the logins of machines (machine_auth.py).
 _AUTH_METHODS.update({name: method[0] for name, method in MACHINE_AUTH_METHODS.items()})
 
 

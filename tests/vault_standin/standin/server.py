@@ -212,8 +212,9 @@ def write_port_file(path, port):
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="vault_standin.py",
-        description="A HashiCorp Vault stand-in for tests (SSH CA, userpass, ldap, login MFA, "
-                    "tokens, policies).")
+        description="A HashiCorp Vault stand-in for tests (SSH CA, userpass, ldap, approle, "
+                    "aws, cert, login MFA, response wrapping, tokens, policies), with "
+                    "optional AWS STS and IMDSv2 look-alikes.")
     parser.add_argument("--port", type=int, default=0,
                         help="TCP port on 127.0.0.1; 0 picks a free one (default)")
     parser.add_argument("--port-file", help="write the listening port to this file")

@@ -2,8 +2,9 @@
 
 Enabling and disabling secrets engines (sys/mounts) and auth methods
 (sys/auth), ACL policies (sys/policies/acl and the older sys/policy), and the
-second step of a login subject to MFA (sys/mfa/validate, login_mfa.py).
-Only "ssh" secrets engines and "userpass" and "ldap" auth methods can be enabled.
+second step of a login subject to MFA (sys/mfa/validate, login_mfa.py), and
+sys/wrapping/unwrap and lookup (wrapping.py). Only "ssh" secrets engines and
+"userpass", "ldap", "approle", "aws" and "cert" auth methods can be enabled.
 """
 
 import uuid
@@ -18,9 +19,10 @@ from .machine_auth import MACHINE_AUTH_METHODS
 PROTECTED_MOUNTS = ("audit/", "auth/", "sys/", "cubbyhole/", "identity/")
 # What a new mount entry of each auth method type holds besides the common fields.
 _AUTH_ENTRIES = {"userpass": lambda: {"users": {}, "lockouts": {}}, "ldap": new_ldap_entry}
-_AUTH_ENTRIES.update({name: method[1] for name, method in MACHINE_AUTH_METHODS.items()})
 BUILTIN_POLICIES = ("default", "root")
 VERSION = "1.21.1"
+# approle, aws and cert: the logins of machines (machine_auth.py).
+_AUTH_ENTRIES.update({name: method[1] for name, method in MACHINE_AUTH_METHODS.items()})
 
 MOUNT_FIELDS = {
     "path": f.Field(f.STRING), "type": f.Field(f.STRING), "description": f.Field(f.STRING),
