@@ -505,6 +505,17 @@ class StsLookalikeTest(AwsTestCase):
         self.assertEqual(status, 403)
         self.assertIn("<Code>InvalidClientTokenId</Code>", text)
 
+    def test_mfa_session_credentials_may_assume_an_mfa_role(self):
+        user = self.sts_user("dave", mfa_serial=f"arn:aws:iam::{ACCOUNT}:mfa/dave", mfa_code="424242")
+        role = self.sts_role("guarded", trusted=[user["arn"]], mfa_required=True)
+        assume = {"Action": "AssumeRole", "RoleArn": role["arn"], "RoleSessionName": "s"}
+        for mfa, expected in (({}, 403), ({"SerialNumber": f"arn:aws:iam::{ACCOUNT}:mfa/dave",
+                                            "TokenCode": "424242"}, 200)):
+            status, text = self.sts_call(user, {"Action": "GetSessionToken", **mfa})
+            self.assertEqual(status, 200, text)
+            status, text = self.sts_call(self.temporary(text), assume)
+            self.assertEqual(status, expected, text)
+
     def test_imdsv2_credentials_are_accepted_by_sts(self):
         role = self.sts_role("instance-role")
         self.assertEqual(self.admin("POST", "imds", {"role_arn": role["arn"]}).status, 204)

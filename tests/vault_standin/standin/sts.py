@@ -97,13 +97,15 @@ class StsState:
             self.roles[arn] = role
         return {"arn": arn, "role_id": role["role_id"]}
 
-    def issue(self, arn, user_id, seconds, mfa):
-        """Temporary credentials for this identity, valid for `seconds`."""
+    def issue(self, arn, user_id, seconds, mfa, user_key=None):
+        """Temporary credentials for this identity, valid for `seconds`.
+
+        user_key: the long-term user behind session credentials (GetSessionToken)."""
         creds = {"access_key_id": _random("ASIA", _KEY_CHARS, 16),
                  "secret_access_key": _random("", _SECRET_CHARS, 40),
                  "session_token": base64.b64encode(secrets.token_bytes(180)).decode(),
                  "expiration": int(self.clock.now()) + seconds, "arn": arn, "user_id": user_id,
-                 "mfa": mfa}
+                 "mfa": mfa, "user_key": user_key}
         with self.lock:
             self.temporary[creds["access_key_id"]] = creds
         return creds
@@ -183,15 +185,17 @@ class StsState:
             creds = self.temporary.get(access_key)
         if user is not None and token is None:
             caller = {"arn": user["arn"], "user_id": user["user_id"], "user": user,
-                      "temporary": False, "access_key_id": access_key}
+                      "temporary": False, "access_key_id": access_key, "mfa": False}
             return user["secret_access_key"], caller
         if creds is None or token != creds["session_token"]:
             raise StsError("InvalidClientTokenId", INVALID_TOKEN, 403)
         if self.clock.now() >= creds["expiration"]:
             raise StsError("ExpiredToken", "The security token included in the request is expired",
                            400)
-        caller = {"arn": creds["arn"], "user_id": creds["user_id"], "user": None,
-                  "temporary": True, "access_key_id": access_key}
+        with self.lock:
+            user = self.users.get(creds["user_key"])
+        caller = {"arn": creds["arn"], "user_id": creds["user_id"], "user": user,
+                  "temporary": True, "access_key_id": access_key, "mfa": creds["mfa"]}
         return creds["secret_access_key"], caller
 
 
@@ -270,7 +274,8 @@ class StsActions:
         has_mfa = bool(params.get("SerialNumber") or params.get("TokenCode"))
         if has_mfa and not _mfa_ok(caller["user"], params, self.state.clock.now()):
             raise StsError("AccessDenied", BAD_MFA_CODE, 403)
-        if role["mfa_required"] and not has_mfa:
+        # Session credentials from an MFA-authenticated GetSessionToken count as MFA.
+        if role["mfa_required"] and not (has_mfa or caller["mfa"]):
             raise denied
         # Role chaining (temporary credentials assuming a role) is limited to one hour.
         limit = 3600 if caller["temporary"] else role["max_session_duration"]
@@ -297,7 +302,8 @@ class StsActions:
         has_mfa = bool(params.get("SerialNumber") or params.get("TokenCode"))
         if has_mfa and not _mfa_ok(caller["user"], params, self.state.clock.now()):
             raise StsError("AccessDenied", BAD_MFA_CODE, 403)
-        creds = self.state.issue(caller["arn"], caller["user_id"], seconds, has_mfa)
+        creds = self.state.issue(caller["arn"], caller["user_id"], seconds, has_mfa,
+                                 caller["access_key_id"])
         return _credentials_xml(creds)
 
 
