@@ -297,6 +297,8 @@ def login_body(creds, role, server_id=SERVER_ID, body=CALLER_IDENTITY, header_fo
         header_value = encoded.decode()
     elif header_form == "object":
         header_value = headers
+    elif header_form == "lower-case":
+        header_value = {name.lower(): value for name, value in headers.items()}
     else:
         header_value = base64.b64encode("".join(f"{k}: {v}\r\n" for k, v in headers.items())
                                         .encode()).decode()
@@ -347,7 +349,7 @@ class AwsLoginTest(AwsTestCase):
 
     def test_header_forms_vault_accepts(self):
         user = self.sts_user("ci-forms")
-        for form in ("object", "lines"):
+        for form in ("object", "lines", "lower-case"):
             with self.subTest(form=form):
                 result = self.login(login_body(user, "builders", header_form=form))
                 self.assertEqual(result.status, 200, result.text)

@@ -72,7 +72,7 @@ def validate_server_id(headers, required):
         return f'missing header "{SERVER_ID_HEADER}"'
     if provided != required:
         return f'expected "{required}" but got "{provided}"'
-    authorization = headers.get("Authorization")
+    authorization = _header(headers, "Authorization")
     if authorization is None:
         return "missing Authorization header"
     match = re.match(r".*SignedHeaders=([^,]+)", ",".join(authorization))

@@ -157,8 +157,16 @@ def to_header(value):
         items = item if isinstance(item, list) else [item]
         if not all(isinstance(v, str) for v in items):
             raise FieldError(f"header {name!r} must be a string or a list of strings")
-        headers[name] = list(items)
+        # http.Header.Add: the canonical name, values of differently spelt names merged.
+        headers.setdefault(_canonical_header_name(name), []).extend(items)
     return headers
+
+
+def _canonical_header_name(name):
+    """textproto.CanonicalMIMEHeaderKey: "x-amz-date" -> "X-Amz-Date"."""
+    if not name or any(c in name for c in " :\t\r\n"):
+        return name
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
 
 
 def _header_lines(text):
