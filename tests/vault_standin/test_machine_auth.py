@@ -199,8 +199,10 @@ def _hmac(key, text):
 
 
 def sign_sts(creds, body, headers=None, when=None, region="us-east-1", host=STS_HOST,
-             signed_extra=True, token_signed=True):
-    """A SigV4-signed STS POST to "/", as the AWS SDKs build it: the headers to send."""
+             signed_extra=True, token_signed=True, method="POST", query=""):
+    """A SigV4-signed STS request to "/", as the AWS SDKs build it: the headers to send.
+
+    query must already be in canonical form (sorted, percent-encoded)."""
     stamp = (when or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
                "Host": host, "X-Amz-Date": stamp, **(headers or {})}
@@ -210,7 +212,7 @@ def sign_sts(creds, body, headers=None, when=None, region="us-east-1", host=STS_
     if not signed_extra:
         signed = {k: v for k, v in signed.items() if k in ("host", "x-amz-date", "content-type")}
     names = sorted(signed)
-    creq = "\n".join(["POST", "/", "", "".join(f"{n}:{signed[n]}\n" for n in names),
+    creq = "\n".join([method, "/", query, "".join(f"{n}:{signed[n]}\n" for n in names),
                       ";".join(names), hashlib.sha256(body.encode()).hexdigest()])
     scope = f"{stamp[:8]}/{region}/sts/aws4_request"
     to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope,
@@ -495,6 +497,20 @@ class StsLookalikeTest(AwsTestCase):
         status, text = self.sts_call(user, {"Action": "GetSessionToken", "DurationSeconds": "129601"})
         self.assertEqual(status, 400)
         self.assertIn("<Code>ValidationError</Code>", text)
+
+    def test_query_string_request(self):
+        user = self.sts_user("erin")
+        query = urlencode(sorted({"Action": "GetCallerIdentity", "Version": "2011-06-15"}.items()))
+        headers = sign_sts(user, "", method="GET", query=query)
+        connection = http.client.HTTPConnection("127.0.0.1", self.sts_port, timeout=30)
+        try:
+            connection.request("GET", "/?" + query, headers=headers)
+            response = connection.getresponse()
+            text = response.read().decode()
+        finally:
+            connection.close()
+        self.assertEqual(response.status, 200, text)
+        self.assertIn("<GetCallerIdentityResponse", text)
 
     def test_session_token_signed_or_not(self):
         user = self.sts_user("carol")
