@@ -5,6 +5,10 @@ GET/POST/DELETE /_standin/faults   show / set (merge) / clear injected faults
 GET/POST /_standin/time_offset     show / set the clock offset in seconds
 POST /_standin/ldap_directory      set (or remove) a user of an ldap mount's directory
 GET/POST /_standin/mfa_pushes      MFA pushes waiting for the person / answer them
+POST /_standin/sts_users           add a long-term user to the STS look-alike
+POST /_standin/sts_roles           add a role to the STS look-alike
+GET/DELETE /_standin/sts_requests  the STS look-alike's request log / clear it
+GET/POST /_standin/imds            show / set the IMDS look-alike's instance role
 """
 
 import json
@@ -19,7 +23,7 @@ def _error(status, message):
 
 
 class AdminApi:
-    def __init__(self, faults, log, core):
+    def __init__(self, faults, log, core, lookalikes=None):
         self.faults = faults
         self.log = log
         self.core = core
@@ -38,6 +42,8 @@ class AdminApi:
             ("GET", "mfa_pushes"): self._list_pushes,
             ("POST", "mfa_pushes"): self._answer_pushes,
         }
+        if lookalikes is not None:
+            self._routes.update(lookalikes.admin_routes())
 
     def serve(self, method, path, body):
         handler = self._routes.get((method, path[len("/_standin/"):].strip("/")))

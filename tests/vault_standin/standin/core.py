@@ -17,13 +17,18 @@ from .gocompat import multierror
 from .identity import IdentityBackend, IdentityStore
 from .ldap import LdapBackend
 from .login_mfa import MFA_WARNING, LoginMfa
+from .machine_auth import MACHINE_AUTH_METHODS
 from .ssh_engine import SshBackend
 from .sys_backend import SysBackend, new_mount_entry
 from .tokens import PERMISSION_DENIED, TokenBackend, TokenStore
 from .userpass import UserpassBackend
+from .wrapping import UNWRAP_PATH, ResponseWrapping
 
 _SECRET_ENGINES = {"ssh": SshBackend}
 _AUTH_METHODS = {"userpass": UserpassBackend, "ldap": LdapBackend}
+
+# approle, aws and cert: the logins of machines (machine_auth.py).
+_AUTH_METHODS.update({name: method[0] for name, method in MACHINE_AUTH_METHODS.items()})
 
 
 class Clock:
@@ -73,6 +78,8 @@ class Core:
         self.tokens = TokenStore(self, root_token)
         self.identity = IdentityStore(self)
         self.login_mfa = LoginMfa(self)
+        self.wrapping = ResponseWrapping(self)
+        self.current_connection = None
         self.builtin_mounts = {
             "sys/": new_mount_entry("system", "system"),
             "identity/": new_mount_entry("identity", "identity"),
@@ -130,7 +137,12 @@ class Core:
     def handle(self, request):
         """Serve a logical request: (Response or None, mount type), or raise VaultError."""
         with self.lock:
+            # The connection of the request being served (cert auth renewals check it).
+            self.current_connection = request.connection
             try:
+                # Unwrapping with the wrapping token itself as the client token.
+                if request.path == UNWRAP_PATH and not (request.data or {}).get("token"):
+                    return self.wrapping.unwrap_own(request), ""
                 backend = self.backend_for(request.path)
                 if backend is not None and backend.is_unauthenticated(request.path):
                     return self._login_request(backend, request), ""

@@ -5,6 +5,9 @@ Vault converts each request parameter to the type its path declares
 handler runs and warns about parameters the path does not know.
 """
 
+import base64
+import binascii
+import json
 from dataclasses import dataclass
 
 from .gocompat import (JsonNumber, fmt_v, go_type_name, parse_bool, parse_duration_seconds,
@@ -17,6 +20,7 @@ MAP = "map"
 DURATION = "duration (seconds)"
 COMMA_STRINGS = "comma-separated strings"
 KV_PAIRS = "key/value pairs"
+HEADER = "header"
 
 
 class FieldError(ValueError):
@@ -130,6 +134,53 @@ def to_kv_pairs(value):
     return pairs
 
 
+def to_header(value):
+    """TypeHeader: {name: [values]} from a JSON object (values a string or a list of
+    strings), from a string holding one (optionally base64-encoded), or from
+    HTTP-style "Name: value" lines."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        text = value
+        try:
+            text = base64.b64decode(value, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            pass
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = _header_lines(text)
+    if not isinstance(value, dict):
+        raise FieldError(f"'' expected a map, got '{go_type_name(value)}'")
+    headers = {}
+    for name, item in value.items():
+        items = item if isinstance(item, list) else [item]
+        if not all(isinstance(v, str) for v in items):
+            raise FieldError(f"header {name!r} must be a string or a list of strings")
+        # http.Header.Add: the canonical name, values of differently spelt names merged.
+        headers.setdefault(_canonical_header_name(name), []).extend(items)
+    return headers
+
+
+def _canonical_header_name(name):
+    """textproto.CanonicalMIMEHeaderKey: "x-amz-date" -> "X-Amz-Date"."""
+    if not name or any(c in name for c in " :\t\r\n"):
+        return name
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+
+
+def _header_lines(text):
+    headers = {}
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if not line.strip():
+            continue
+        name, sep, val = line.partition(":")
+        if not sep:
+            raise FieldError("headers must be a JSON object or HTTP header lines")
+        headers.setdefault(name.strip(), []).append(val.strip())
+    return headers
+
+
 _CONVERTERS = {
     STRING: to_string,
     BOOL: to_bool,
@@ -138,10 +189,11 @@ _CONVERTERS = {
     DURATION: to_duration,
     COMMA_STRINGS: to_comma_strings,
     KV_PAIRS: to_kv_pairs,
+    HEADER: to_header,
 }
 
 _ZERO = {STRING: "", BOOL: False, INT: 0, MAP: {}, DURATION: 0,
-         COMMA_STRINGS: [], KV_PAIRS: {}}
+         COMMA_STRINGS: [], KV_PAIRS: {}, HEADER: {}}
 
 
 class FieldData:

@@ -31,6 +31,10 @@ class Request:
     client_token: str = ""
     token: dict = None
     mount_point: str = ""
+    # Seconds from X-Vault-Wrap-TTL; 0 answers unwrapped.
+    wrap_ttl: int = 0
+    # {"tls": bool, "peer_certificate": DER bytes or None}, for the cert auth method.
+    connection: dict = None
 
     @property
     def display_name(self):

@@ -16,9 +16,11 @@ from urllib.parse import parse_qs
 from . import fault_replies
 from .faults import STATUS_PATHS
 from .framework import DELETE, LIST, PATCH, READ, UPDATE, Request, VaultError
-from .gocompat import Struct, decode_request_json, parse_bool, parse_int
+from .gocompat import (Struct, decode_request_json, go_json, parse_bool, parse_duration_seconds,
+                       parse_int)
 from .replies import Reply, envelope, error_reply, json_reply
 from .sys_backend import VERSION
+from .wrapping import wrapped_envelope
 
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
 TOKEN_LOOKUP_PATHS = ("auth/token/lookup-self", "auth/token/lookup")
@@ -31,7 +33,7 @@ _HEALTH_CODES = (("activecode", 200), ("standbycode", 429), ("drsecondarycode", 
                  ("removedcode", 530), ("sealedcode", 503), ("uninitcode", 501))
 _SECRET_HEADERS = ("x-vault-token", "authorization")
 _SECRET_FIELDS = ("password", "private_key", "token", "secret_id", "bindpass", "api_token",
-                  "mfa_request_id", "mfa_payload")
+                  "mfa_request_id", "mfa_payload", "iam_request_headers")
 REDACTED = "<redacted>"
 
 
@@ -43,6 +45,8 @@ class HttpRequest:
     headers: dict
     # None when the body was larger than MAX_REQUEST_BYTES and was not read.
     body: bytes
+    # {"tls": bool, "peer_certificate": DER bytes or None}
+    connection: dict = None
 
 
 def go_clean_path(path):
@@ -179,6 +183,8 @@ class VaultHttp:
             return self._seal_status(request)
         try:
             logical = self._logical_request(request, path)
+            logical.wrap_ttl = _wrap_ttl(request.headers)
+            logical.connection = request.connection
             if self.faults.get("sealed"):
                 return fault_replies.with_retry_after(
                     self.faults, error_reply(503, ["Vault is sealed"]))
@@ -304,6 +310,9 @@ class VaultHttp:
             return Reply(200, body, content_type)
         self._report_token_ttl(logical.path, response)
         body = envelope(response.data, response.warnings, response.auth, mount_type)
+        if logical.wrap_ttl:
+            return json_reply(200, wrapped_envelope(self.core.wrapping.wrap(
+                go_json(body), logical.path, logical.wrap_ttl, _wrapped_accessor(response))))
         if response.data and _injects_data(logical.path):
             body = Struct({**{k: response.data[k] for k in sorted(response.data)}, **body})
         return json_reply(200, body)
@@ -317,6 +326,27 @@ class VaultHttp:
             response.auth["lease_duration"] = ttl
         if path in TOKEN_LOOKUP_PATHS and response.data is not None:
             response.data["ttl"] = ttl
+
+
+def _wrap_ttl(headers):
+    """X-Vault-Wrap-TTL in seconds (a Go duration or a number), 0 when absent."""
+    text = headers.get("x-vault-wrap-ttl", "")
+    if not text:
+        return 0
+    try:
+        seconds = parse_duration_seconds(text)
+    except ValueError as err:
+        raise VaultError(400, [str(err)]) from None
+    if seconds < 0:
+        raise VaultError(400, ["requested wrap ttl cannot be negative"])
+    return seconds
+
+
+def _wrapped_accessor(response):
+    """A wrapped login names its token's accessor, a wrapped AppRole secret ID its accessor."""
+    if response.auth is not None:
+        return response.auth["accessor"]
+    return (response.data or {}).get("secret_id_accessor", "")
 
 
 def _nothing_found(operation, response):

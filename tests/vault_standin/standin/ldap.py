@@ -12,11 +12,11 @@ user lockout applies as for userpass.
 """
 
 from . import fields as f
-from .framework import DELETE, LIST, READ, UPDATE, Backend, ErrorResponse, HandlerError, Path, Response
+from .framework import DELETE, LIST, READ, UPDATE, Backend, ErrorResponse, Path, Response
 from .passwords import password_matches, set_password
 from .tokens import sanitize_policies
 from .tokenutil import (TOKEN_FIELDS, Lockout, apply_token_fields, login_auth, new_token_settings,
-                        token_settings_data)
+                        refuse_changed_policies, token_settings_data)
 
 BIND_FAILED = "ldap operation failed: failed to bind as user"
 _CONFIG_STRINGS = ("url", "userdn", "userattr", "groupdn", "groupattr", "groupfilter", "binddn",
@@ -165,7 +165,5 @@ class LdapBackend(Backend):
         if self.config is None or record is None:
             raise ErrorResponse(BIND_FAILED)
         policies, _warnings = self._policies(username, record)
-        current = set(sanitize_policies(policies, False)) - {"default"}
-        if current != set(token["policies"]) - {"default"}:
-            raise HandlerError("policies have changed, not renewing")
+        refuse_changed_policies(policies, token)
         return self.config["token_ttl"], self.config["token_max_ttl"], self.config.get("token_period", 0)

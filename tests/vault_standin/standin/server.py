@@ -3,6 +3,8 @@
 import argparse
 import os
 import signal
+import socket
+import ssl
 import sys
 import threading
 import time
@@ -15,6 +17,7 @@ from .core import Clock, Core, StateStore
 from .faults import Faults
 from .gocompat import multierror
 from .http_api import MAX_REQUEST_BYTES, HttpRequest, RequestLog, VaultHttp
+from .lookalikes import Lookalikes
 from .replies import error_reply
 
 LISTEN_HOST = "127.0.0.1"
@@ -33,6 +36,49 @@ class StandinServer(ThreadingHTTPServer):
         self.vault_http = vault_http
         self.admin = admin
         self.clock = clock
+
+
+# What Go's net/http answers to plain HTTP on a TLS port.
+PLAIN_HTTP_REPLY = (b"HTTP/1.0 400 Bad Request\r\n\r\n"
+                    b"Client sent an HTTP request to an HTTPS server.\n")
+TLS_HANDSHAKE_RECORD = b"\x16"
+HANDSHAKE_TIMEOUT = 30
+
+
+class TlsStandinServer(StandinServer):
+    """The same server behind TLS. Client certificates are requested (not required) and
+    verified against the client CA; the handshake runs in the connection's own thread."""
+
+    def __init__(self, port, vault_http, admin, clock, context):
+        super().__init__(port, vault_http, admin, clock)
+        self.context = context
+
+    def finish_request(self, request, client_address):
+        request.settimeout(HANDSHAKE_TIMEOUT)
+        try:
+            first = request.recv(1, socket.MSG_PEEK)
+            if first and first != TLS_HANDSHAKE_RECORD:
+                request.sendall(PLAIN_HTTP_REPLY)
+                return
+            tls = self.context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as err:
+            log(f"{client_address[0]} TLS handshake failed: {err}")
+            return
+        tls.settimeout(None)
+        try:
+            super().finish_request(tls, client_address)
+        finally:
+            tls.close()
+
+
+def tls_context(cert, key, client_ca):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    if client_ca:
+        context.load_verify_locations(client_ca)
+        context.verify_mode = ssl.CERT_OPTIONAL
+    return context
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -86,8 +132,13 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/v1/"):
             headers = {name.lower(): value for name, value in self.headers.items()}
             return self.server.vault_http.serve(
-                HttpRequest(self.command, path, query, headers, body))
+                HttpRequest(self.command, path, query, headers, body, self._connection_info()))
         return error_reply(404, [])
+
+    def _connection_info(self):
+        if not isinstance(self.connection, ssl.SSLSocket):
+            return {"tls": False, "peer_certificate": None}
+        return {"tls": True, "peer_certificate": self.connection.getpeercert(binary_form=True)}
 
     def _read_body(self):
         """The request body, or None if it is larger than Vault's 32 MiB limit."""
@@ -161,8 +212,9 @@ def write_port_file(path, port):
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="vault_standin.py",
-        description="A HashiCorp Vault stand-in for tests (SSH CA, userpass, ldap, login MFA, "
-                    "tokens, policies).")
+        description="A HashiCorp Vault stand-in for tests (SSH CA, userpass, ldap, approle, "
+                    "aws, cert, login MFA, response wrapping, tokens, policies), with "
+                    "optional AWS STS and IMDSv2 look-alikes.")
     parser.add_argument("--port", type=int, default=0,
                         help="TCP port on 127.0.0.1; 0 picks a free one (default)")
     parser.add_argument("--port-file", help="write the listening port to this file")
@@ -174,9 +226,24 @@ def parse_args(argv):
                              'auth method')
     parser.add_argument("--record-secrets", action="store_true",
                         help="keep tokens and passwords unredacted in /_standin/requests")
+    parser.add_argument("--tls-cert", help="also serve HTTPS with this certificate (PEM)")
+    parser.add_argument("--tls-key", help="the key of --tls-cert (PEM)")
+    parser.add_argument("--tls-client-ca",
+                        help="request client certificates and verify them against this CA")
+    parser.add_argument("--tls-port-file", help="write the HTTPS port to this file")
+    parser.add_argument("--tls-port", type=int, default=0,
+                        help="HTTPS port on 127.0.0.1; 0 picks a free one (default)")
+    parser.add_argument("--sts-port-file",
+                        help="also serve the AWS STS look-alike; write its port to this file")
+    parser.add_argument("--imds-port-file",
+                        help="also serve the EC2 IMDSv2 look-alike; write its port to this file")
     args = parser.parse_args(argv)
     if not args.root_token:
         parser.error("--root-token must not be empty")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
+    if (args.tls_client_ca or args.tls_port_file) and not args.tls_cert:
+        parser.error("--tls-client-ca and --tls-port-file need --tls-cert and --tls-key")
     return args
 
 
@@ -197,8 +264,9 @@ def main(argv=None):
     args = parse_args(argv)
     faults, request_log = Faults(), RequestLog(args.record_secrets)
     core = build_core(args, faults)
+    lookalikes = Lookalikes(core.clock)
     server = StandinServer(args.port, VaultHttp(core, faults, request_log),
-                           AdminApi(faults, request_log, core), core.clock)
+                           AdminApi(faults, request_log, core, lookalikes), core.clock)
     port = server.server_address[1]
     if args.port_file:
         write_port_file(args.port_file, port)
@@ -211,8 +279,23 @@ def main(argv=None):
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name="http", daemon=True)
     thread.start()
+    lookalikes.start(LISTEN_HOST, args.sts_port_file, args.imds_port_file, write_port_file, log)
+    tls_server = None
+    if args.tls_cert:
+        tls_server = TlsStandinServer(args.tls_port, server.vault_http, server.admin, core.clock,
+                                      tls_context(args.tls_cert, args.tls_key, args.tls_client_ca))
+        threading.Thread(target=tls_server.serve_forever, kwargs={"poll_interval": 0.05},
+                         name="https", daemon=True).start()
+        tls_port = tls_server.server_address[1]
+        if args.tls_port_file:
+            write_port_file(args.tls_port_file, tls_port)
+        log(f"listening on https://{LISTEN_HOST}:{tls_port}")
     while not stop.wait(0.1):
         pass
+    lookalikes.stop()
+    if tls_server is not None:
+        tls_server.shutdown()
+        tls_server.server_close()
     faults.stop()
     core.stop()
     server.shutdown()

@@ -2,8 +2,9 @@
 
 Enabling and disabling secrets engines (sys/mounts) and auth methods
 (sys/auth), ACL policies (sys/policies/acl and the older sys/policy), and the
-second step of a login subject to MFA (sys/mfa/validate, login_mfa.py).
-Only "ssh" secrets engines and "userpass" and "ldap" auth methods can be enabled.
+second step of a login subject to MFA (sys/mfa/validate, login_mfa.py), and
+sys/wrapping/unwrap and lookup (wrapping.py). Only "ssh" secrets engines and
+"userpass", "ldap", "approle", "aws" and "cert" auth methods can be enabled.
 """
 
 import uuid
@@ -13,12 +14,15 @@ from .acl import DEFAULT_POLICY, PolicyError, parse_policy
 from .framework import (DELETE, LIST, READ, UPDATE, Backend, ErrorResponse, Path, Response)
 from .gocompat import Base64Error, go_base64_decode, parse_duration_seconds
 from .ldap import new_ldap_entry
+from .machine_auth import MACHINE_AUTH_METHODS
 
 PROTECTED_MOUNTS = ("audit/", "auth/", "sys/", "cubbyhole/", "identity/")
 # What a new mount entry of each auth method type holds besides the common fields.
 _AUTH_ENTRIES = {"userpass": lambda: {"users": {}, "lockouts": {}}, "ldap": new_ldap_entry}
 BUILTIN_POLICIES = ("default", "root")
 VERSION = "1.21.1"
+# approle, aws and cert: the logins of machines (machine_auth.py).
+_AUTH_ENTRIES.update({name: method[1] for name, method in MACHINE_AUTH_METHODS.items()})
 
 MOUNT_FIELDS = {
     "path": f.Field(f.STRING), "type": f.Field(f.STRING), "description": f.Field(f.STRING),
@@ -87,7 +91,7 @@ def _check_conflicts(existing_paths, path):
 class SysBackend(Backend):
     mount_type = "system"
     root_protected = ("auth/*",)
-    unauthenticated = ("mfa/validate",)
+    unauthenticated = ("mfa/validate", "wrapping/lookup")
 
     def paths(self):
         policy_fields = {"name": f.Field(f.STRING), "policy": f.Field(f.STRING)}
@@ -108,6 +112,10 @@ class SysBackend(Backend):
             Path("policy/(?P<name>.+)", {**policy_fields, "rules": f.Field(f.STRING)}, policy_ops),
             Path("mfa/validate", {"mfa_request_id": f.Field(f.STRING), "mfa_payload": f.Field(f.MAP)},
                  {UPDATE: lambda request, data: self.core.login_mfa.validate(request, data)}),
+            Path("wrapping/(?P<operation>unwrap|lookup)",
+                 {"token": f.Field(f.STRING), "operation": f.Field(f.STRING)},
+                 {UPDATE: lambda request, data: self.core.wrapping.handle_sys(
+                     request, data, data.get("operation"))}),
         ]
 
     @property

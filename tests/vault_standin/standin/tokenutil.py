@@ -8,6 +8,7 @@ user, logins for that user are refused with "permission denied" for 15 minutes.
 
 from . import fields as f
 from .framework import ErrorResponse, HandlerError, LoginAuth
+from .tokens import sanitize_policies
 
 LOCKOUT_THRESHOLD = 5
 LOCKOUT_SECONDS = 15 * 60
@@ -77,6 +78,13 @@ def apply_token_fields(settings, data):
                                 "to generate tokens with limited use count")
     if 0 < settings["token_max_ttl"] < settings["token_ttl"]:
         raise ErrorResponse("'token_ttl' cannot be greater than 'token_max_ttl'")
+
+
+def refuse_changed_policies(policies, token):
+    """pathLoginRenew's policyutil.EquivalentPolicies check ("default" does not count)."""
+    current = set(sanitize_policies(policies, False)) - {"default"}
+    if current != set(token["policies"]) - {"default"}:
+        raise HandlerError("policies have changed, not renewing")
 
 
 def login_auth(settings, policies, username, metadata=None):

@@ -8,9 +8,8 @@ from . import fields as f
 from .framework import (CREATE, DELETE, LIST, NAME, READ, UPDATE, Backend, ErrorResponse,
                         HandlerError, Path, Response)
 from .passwords import password_matches, set_password
-from .tokens import sanitize_policies
 from .tokenutil import (TOKEN_FIELDS, Lockout, apply_token_fields, login_auth, new_token_settings,
-                        token_settings_data)
+                        refuse_changed_policies, token_settings_data)
 
 def _new_user():
     return {"password_hash": "", "salt": "", **new_token_settings()}
@@ -96,7 +95,5 @@ class UserpassBackend(Backend):
         user = self.users.get((token["meta"] or {}).get("username", ""))
         if user is None:
             return None
-        current = set(sanitize_policies(user["token_policies"], False)) - {"default"}
-        if current != set(token["policies"]) - {"default"}:
-            raise HandlerError("policies have changed, not renewing")
+        refuse_changed_policies(user["token_policies"], token)
         return user["token_ttl"], user["token_max_ttl"], user.get("token_period", 0)
