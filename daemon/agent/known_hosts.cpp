@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 
@@ -143,6 +144,8 @@ std::vector<std::string> names_for_key(const std::vector<Entry>& entries, wire::
 std::vector<Entry> read_files(const std::vector<std::string>& paths, std::size_t max_bytes) {
     std::vector<Entry> out;
     for (const auto& path : paths) {
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(path, ec)) continue;  // a FIFO would hold the event loop
         std::ifstream in(path, std::ios::binary);
         if (!in) continue;
         std::string text;

@@ -40,7 +40,7 @@ bool host_matches(std::string_view hosts, std::string_view host);
 std::vector<std::string> names_for_key(const std::vector<Entry>& entries, wire::ByteView host_key,
                                        const std::vector<std::string>& candidates, std::uint64_t now);
 
-/// The entries of each file that exists, in order; files over `max_bytes` or unreadable are left out.
+/// The entries of each regular file that exists, in order; files over `max_bytes` or unreadable are left out.
 std::vector<Entry> read_files(const std::vector<std::string>& paths, std::size_t max_bytes = 4u << 20);
 
 }  // namespace sshcert::known_hosts

@@ -2,6 +2,11 @@
 // known_hosts read backwards (host key to names), session-bind with host
 // certificates, and the managed known_hosts file's text.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include "agent_dispatch.hpp"
 #include "known_hosts.hpp"
@@ -116,6 +121,21 @@ TEST_CASE("known_hosts: a host certificate gives the principals its trusted CA's
         revoked.push_back({known_hosts::Marker::Revoked, "*", ca.public_blob()});
         CHECK(known_hosts::names_for_key(revoked, cert, {}, kNow).empty());
     }
+}
+
+TEST_CASE("known_hosts: files are read in order; missing, oversized and non-regular ones are left out") {
+    auto host = new_key();
+    char dir_template[] = "/tmp/known-hosts-test-XXXXXX";
+    REQUIRE(::mkdtemp(dir_template));
+    std::string dir = dir_template;
+    std::string line = "db.example.com " + key_line(host) + "\n";
+    std::ofstream(dir + "/small") << line;
+    std::ofstream(dir + "/large") << line << std::string(200, '#') << "\n";
+    REQUIRE(::mkfifo((dir + "/fifo").c_str(), 0600) == 0);
+    auto entries = known_hosts::read_files({dir + "/missing", dir + "/fifo", dir + "/large", dir + "/small", dir}, 100);
+    REQUIRE(entries.size() == 1);
+    CHECK(entries[0].hosts == "db.example.com");
+    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("session-bind: a host certificate binds with the certified key's signature") {
