@@ -187,6 +187,18 @@ int run(int argc, char** argv) {
                    "  sshcert ca --profile prod > /etc/ssh/trusted_user_ca_keys\n"
                    "  sshcert ca --host-mount ssh-host --known-hosts '*.example.com' >> ~/.ssh/known_hosts");
 
+    bool known_hosts_print = false;
+    auto* known_hosts_cmd = app.add_subcommand(
+        "known-hosts", "write the known_hosts file that makes ssh trust host certificates from the profiles' host_ca_mount");
+    known_hosts_cmd->add_flag("--print", known_hosts_print, "print the file instead of writing it");
+    known_hosts_cmd->footer("The file is $XDG_CONFIG_HOME/sshcert/known_hosts (default ~/.config/sshcert/known_hosts), one\n"
+                            "'@cert-authority <hosts>,[<host>]:* <CA key>' line per profile with a host_ca_mount. It is\n"
+                            "replaced only when its text changes; run this again when a host CA changes. The ssh_config\n"
+                            "blocks of `sshcert ssh-config` name it after ~/.ssh/known_hosts.\n\n"
+                            "Examples:\n"
+                            "  sshcert known-hosts\n"
+                            "  sshcert known-hosts --print");
+
     auto* version_cmd = app.add_subcommand("version", "print the version");
 
     std::string completion_shell;
@@ -225,6 +237,7 @@ int run(int argc, char** argv) {
     if (*logout_cmd) return cmd_logout(ctx, logout_revoke, logout_vault);
     if (*cloud_init_cmd) return cmd_cloud_init(ctx, cloud_init);
     if (*ca_cmd) return cmd_ca(ctx, ca);
+    if (*known_hosts_cmd) return cmd_known_hosts(ctx, known_hosts_print);
     if (*setup_cmd) return cmd_setup(ctx);
     if (*ensure_cmd) return cmd_ensure(ctx, ensure);
     if (*exec_cmd) return cmd_exec(ctx, exec);

@@ -48,6 +48,14 @@ Result<std::string> identity_agent_word(const std::string& socket) {
     return config_word(escape_percent(socket));
 }
 
+/// UserKnownHostsFile's words: the user's own file first (where ssh adds new host keys), then ours.
+Result<std::string> known_hosts_words(const std::string& file) {
+    if (auto st = check_quotable("the known_hosts path", file); !st) return st.error();
+    if (file.find("${") != std::string::npos)
+        return Error{Errc::InvalidArgument, "the known_hosts path '" + file + "' has '${', which ssh would expand; set XDG_CONFIG_HOME to a path without it"};
+    return "~/.ssh/known_hosts " + config_word(escape_percent(file));
+}
+
 /// The Match exec command: run by the user's $SHELL (sh, bash, zsh, fish alike) after ssh's %-expansion.
 Result<std::string> ensure_command(const std::string& sshcert_path, const std::string& profile) {
     if (auto st = check_quotable("the sshcert path", sshcert_path); !st) return st.error();
@@ -92,7 +100,8 @@ std::pair<std::string, std::vector<std::string>> config_words(std::string_view l
 
 }  // namespace
 
-Result<std::string> ssh_config_text(const config::Config& config, const std::string& runtime_dir, const std::string& sshcert_path) {
+Result<std::string> ssh_config_text(const config::Config& config, const std::string& runtime_dir, const std::string& sshcert_path,
+                                    const std::string& known_hosts_file) {
     if (config.profiles.empty())
         return Error{Errc::NotFound, "no [[profile]] is configured" + (config.source.empty() ? std::string() : " in " + config.source) +
                                          "; add one (see sshcert.toml(5)), then run this again"};
@@ -107,6 +116,11 @@ Result<std::string> ssh_config_text(const config::Config& config, const std::str
         // As the daemon does, the first profile whose hosts match takes the host.
         std::string criteria = "originalhost " + *patterns + earlier;
         agents += "Match " + criteria + "\n    IdentityAgent " + *agent + "\n    IdentitiesOnly no\n";
+        if (!p.host_ca_mount.empty() && !known_hosts_file.empty()) {
+            auto files = known_hosts_words(known_hosts_file);
+            if (!files) return files.error();
+            agents += "    UserKnownHostsFile " + *files + "\n";
+        }
         ensures += "Match final " + criteria + " exec \"" + *command + "\"\n";
         earlier += " !originalhost " + *patterns;
     }

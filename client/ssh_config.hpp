@@ -18,8 +18,10 @@ namespace sshcert::client {
 
 /// The blocks for every profile: IdentityAgent at `runtime_dir`'s agent-<profile>.sock,
 /// and `sshcert_path ensure ...` as a Match exec. An error when a profile has no
-/// hosts to match or a path or host pattern cannot be written into ssh_config.
-Result<std::string> ssh_config_text(const config::Config& config, const std::string& runtime_dir, const std::string& sshcert_path);
+/// hosts to match or a path or host pattern cannot be written into ssh_config. Profiles with a
+/// host_ca_mount also get UserKnownHostsFile ~/.ssh/known_hosts `known_hosts_file`, when given.
+Result<std::string> ssh_config_text(const config::Config& config, const std::string& runtime_dir, const std::string& sshcert_path,
+                                    const std::string& known_hosts_file = {});
 
 /// "Include <path>", quoted for ssh_config.
 Result<std::string> include_line(const std::string& path);

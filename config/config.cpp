@@ -127,6 +127,7 @@ std::optional<Error> read_profile(const toml::table& t, const std::string& origi
     r.string("name", p.name);
     r.strings("hosts", p.hosts);
     r.string("mount", p.mount);
+    r.string("host_ca_mount", p.host_ca_mount);
     r.string("role", p.role);
     r.strings("principals", p.principals);
     r.duration("ttl", p.ttl);

@@ -65,6 +65,7 @@ struct Profile {
     std::string name;
     std::vector<std::string> hosts;       ///< ssh_config-style patterns, "!" negates
     std::string mount = "ssh";            ///< SSH secrets engine mount
+    std::string host_ca_mount;            ///< the SSH secrets engine mount that signs the hosts' keys; empty: none
     std::string role;                     ///< Vault role to sign with
     std::vector<std::string> principals;  ///< empty: the remote user name
     std::chrono::seconds ttl{0};          ///< 0: the role's default

@@ -54,6 +54,8 @@ std::string octal_mode(mode_t mode) {
 
 std::string default_config_path(const Getenv& getenv) { return xdg_dir(getenv, "XDG_CONFIG_HOME", "/.config") + "/sshcert/config.toml"; }
 std::string ssh_config_include_path(const Getenv& getenv) { return xdg_dir(getenv, "XDG_CONFIG_HOME", "/.config") + "/sshcert/ssh_config"; }
+std::string managed_known_hosts_path(const Getenv& getenv) { return xdg_dir(getenv, "XDG_CONFIG_HOME", "/.config") + "/sshcert/known_hosts"; }
+std::string user_known_hosts_path(const Getenv& getenv) { return home(getenv) + "/.ssh/known_hosts"; }
 
 std::vector<std::string> user_unit_dirs(const Getenv& getenv) {
     std::vector<std::string> dirs{xdg_dir(getenv, "XDG_CONFIG_HOME", "/.config") + "/systemd/user"};

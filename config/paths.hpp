@@ -4,6 +4,7 @@
 //   config   $XDG_CONFIG_HOME/sshcert/config.toml   (default ~/.config/sshcert/config.toml),
 //            else the system-wide /etc/sshcert/config.toml (the package's conffile);
 //            ssh_config beside it, which ~/.ssh/config includes (sshcert ssh-config --install)
+//            known_hosts beside it, the host CAs' @cert-authority lines (sshcert known-hosts)
 //   sockets  $XDG_RUNTIME_DIR/sshcert/{control,agent}.sock
 //            without XDG_RUNTIME_DIR: /tmp/sshcert-<uid>/ (as tmux does), which must
 //            then be a directory we own with mode 0700, or nobody uses it.
@@ -26,6 +27,11 @@ std::string default_config_path(const Getenv& getenv);
 /// The ssh_config blocks `sshcert ssh-config --install` writes, $XDG_CONFIG_HOME/sshcert/ssh_config:
 /// beside the config.toml they are made from, in sshcert's own directory, not among ~/.ssh's files.
 std::string ssh_config_include_path(const Getenv& getenv);
+/// The known_hosts file `sshcert known-hosts` keeps, $XDG_CONFIG_HOME/sshcert/known_hosts: @cert-authority
+/// lines for the profiles' host CAs. Beside the other files sshcert writes, never ~/.ssh/known_hosts itself.
+std::string managed_known_hosts_path(const Getenv& getenv);
+/// The user's own known_hosts, ~/.ssh/known_hosts (ssh's first UserKnownHostsFile).
+std::string user_known_hosts_path(const Getenv& getenv);
 std::string runtime_dir(const Getenv& getenv);
 std::string control_socket_path(const std::string& runtime_dir);
 std::string agent_socket_path(const std::string& runtime_dir);

@@ -24,6 +24,12 @@ std::string expand_home(const std::string& path) {
     return std::string(home ? home : "") + path.substr(1);
 }
 
+/// Where bound agent connections look up the host: the user's known_hosts, then the one sshcert keeps.
+std::vector<std::string> known_hosts_files() {
+    auto getenv = [](const char* n) { return std::getenv(n); };
+    return {config::user_known_hosts_path(getenv), config::managed_known_hosts_path(getenv)};
+}
+
 /// "14:05" in local time, as a status line says it.
 std::string local_hhmm(std::int64_t unix_seconds) {
     std::time_t t = static_cast<std::time_t>(unix_seconds);
@@ -48,7 +54,8 @@ Daemon::Daemon(asio::io_context& io, DaemonOptions options, config::Config confi
               source_.fetch(key, generation, std::move(done));
           },
           [this] { return default_session().vault_now(); }),
-      agent_(io, cache_),
+      agent_(io, cache_, [this]() -> const config::Config& { return config_; },
+             known_hosts_files()),
       listeners_(io, options_.runtime_dir, options_.agent_fd, options_.control_fd),
       control_(ControlContext{.config = [this]() -> const config::Config& { return config_; },
                               .session = [this]() -> VaultSession& { return default_session(); },

@@ -101,6 +101,8 @@ Result<Certificate> parse_certificate(wire::ByteView blob) {
     if (!sr.ok() || c.signature_type.empty()) return bad_cert("bad signature");
     if (sig_key.empty()) return bad_cert("no signature key");
     c.signature_key.assign(sig_key.begin(), sig_key.end());
+    c.signature.assign(signature.begin(), signature.end());
+    c.signed_length = blob.size() - 4 - signature.size();
 
     wire::Writer pub;
     pub.string(c.key_type);

@@ -30,6 +30,8 @@ struct Certificate {
     std::vector<std::pair<std::string, std::string>> extensions;
     wire::Bytes signature_key;  ///< the CA's public key blob
     std::string signature_type; ///< e.g. "ssh-ed25519", "rsa-sha2-256"
+    wire::Bytes signature;      ///< the CA's signature blob (string algorithm, string signature)
+    std::size_t signed_length = 0;  ///< the CA signed the blob's first signed_length bytes
 
     /// True while now lies in [valid_after, valid_before).
     bool valid_at(std::uint64_t now) const { return now >= valid_after && now < valid_before; }

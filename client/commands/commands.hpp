@@ -107,6 +107,10 @@ struct CaOptions {
 };
 int cmd_ca(const Context& ctx, const CaOptions& opts);
 
+/// Writes the managed known_hosts file (config::managed_known_hosts_path) from the profiles'
+/// host_ca_mount CAs when its text changes, or with `print` prints it instead.
+int cmd_known_hosts(const Context& ctx, bool print);
+
 /// Prints the completion script for `shell` (bash or zsh), generated from `app`.
 int cmd_completion(CLI::App& app, const std::string& shell);
 

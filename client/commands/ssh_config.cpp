@@ -15,6 +15,7 @@
 #include "commands.hpp"
 #include "format.hpp"
 #include "local_file.hpp"
+#include "paths.hpp"
 #include "ssh_config.hpp"
 
 namespace sshcert::client {
@@ -35,7 +36,7 @@ Result<std::string> own_path() {
 Result<std::string> blocks(const Context& ctx, const config::Config& config) {
     auto self = own_path();
     if (!self) return self.error();
-    return ssh_config_text(config, ctx.daemon.runtime_dir(), *self);
+    return ssh_config_text(config, ctx.daemon.runtime_dir(), *self, config::managed_known_hosts_path(ctx.getenv));
 }
 
 /// The file's text, or "" when it does not exist.

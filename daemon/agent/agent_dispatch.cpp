@@ -18,7 +18,14 @@ struct Overloaded : Ts... {
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;  // clang 14 does not deduce aggregates yet
 
-wire::Bytes handle_extension(AgentSession& session, const agent::ExtensionRequest& r) {
+/// "a, b" for the log.
+std::string joined(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
+
+wire::Bytes handle_extension(AgentKeys& keys, AgentSession& session, const agent::ExtensionRequest& r) {
     if (r.name == agent::kQuery) return agent::encode_query_response({agent::kQuery, agent::kSessionBind});
     if (r.name == agent::kSessionBind) {
         auto bind = agent::decode_session_bind(r.contents);
@@ -26,6 +33,13 @@ wire::Bytes handle_extension(AgentSession& session, const agent::ExtensionReques
         if (!st) {
             log::warn("agent connection ", session.id, ": session-bind refused: ", st.error().message);
             return agent::encode_extension_failure();
+        }
+        // Only a binding for authentication names the host the keys are used at; one for forwarding
+        // names a host the agent is forwarded to, which may use it towards any other.
+        if (!bind->is_forwarding && session.host_names.empty()) {
+            session.host_names = keys.host_names(bind->host_key);
+            if (!session.host_names.empty())
+                log::debug("agent connection ", session.id, " bound to host ", joined(session.host_names));
         }
         return agent::encode_success();
     }
@@ -35,7 +49,13 @@ wire::Bytes handle_extension(AgentSession& session, const agent::ExtensionReques
 }  // namespace
 
 Status bind_session(AgentSession& session, const agent::SessionBind& bind) {
-    if (auto st = verify_ssh_signature(bind.host_key, bind.signature, bind.session_id); !st)
+    // A host certificate's holder signs with the certified key (OpenSSH's sshkey_verify uses the
+    // certificate's key): the signature shows possession of that key, whoever signed the certificate.
+    wire::ByteView signer = bind.host_key;
+    auto cert = parse_certificate(bind.host_key);
+    if (cert && cert->type != CertType::Host) return Error{Errc::InvalidMessage, "host key is a user certificate"};
+    if (cert) signer = cert->public_key;
+    if (auto st = verify_ssh_signature(signer, bind.signature, bind.session_id); !st)
         return Error{Errc::InvalidMessage, "host signature: " + st.error().message};
     for (const auto& b : session.bindings) {
         if (!b.forwarding) return Error{Errc::InvalidMessage, "connection already bound for authentication"};
@@ -82,7 +102,7 @@ wire::Bytes handle_agent_message(AgentKeys& keys, AgentSession& session, wire::B
                 }
                 return agent::encode_sign_response(*sig);
             },
-            [&](const agent::ExtensionRequest& r) { return handle_extension(session, r); },
+            [&](const agent::ExtensionRequest& r) { return handle_extension(keys, session, r); },
             [&](const agent::UnsupportedRequest& r) {
                 log::debug("agent: message type ", int(r.type), " not supported");
                 return agent::encode_failure();

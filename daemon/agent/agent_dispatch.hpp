@@ -22,6 +22,9 @@ struct AgentSession {
         bool forwarding = false;
     };
     std::vector<Binding> bindings;       ///< verified session-bind@openssh.com records, oldest first
+    /// The names of the host this connection authenticates to (its binding for authentication),
+    /// from known_hosts or its host certificate; empty while bound to none or when not known.
+    std::vector<std::string> host_names;
     std::vector<const void*> served;     ///< identities that signed on this connection (for status counts)
 };
 
@@ -33,6 +36,8 @@ public:
     /// Signs with the key whose (certificate) blob is `key_blob`; NotFound when none is served here.
     virtual Result<wire::Bytes> sign(AgentSession& session, wire::ByteView key_blob, wire::ByteView data,
                                      std::uint32_t flags) = 0;
+    /// The names the host holding `host_key` is known by; none when it is not known.
+    virtual std::vector<std::string> host_names(wire::ByteView /*host_key*/) { return {}; }
 };
 
 /// Answers one request. Malformed, unknown and refused requests get FAILURE,

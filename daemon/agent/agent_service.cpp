@@ -2,8 +2,10 @@
 #include "agent_service.hpp"
 
 #include <algorithm>
+#include <ctime>
 
 #include "framing.hpp"
+#include "known_hosts.hpp"
 #include "limits.hpp"
 #include "log.hpp"
 
@@ -37,11 +39,38 @@ void AgentService::set_upstream(const std::string& path) {
     }
 }
 
-std::vector<agent::Identity> AgentService::identities(const AgentSession& session) { return cache_.identities(session.profile); }
+bool AgentService::serves(const AgentSession& session, const std::string& profile) const {
+    if (session.profile) return profile == *session.profile;
+    if (session.host_names.empty()) return true;
+    const config::Config& c = config_();
+    return std::any_of(session.host_names.begin(), session.host_names.end(), [&](const std::string& name) {
+        const config::Profile* p = c.profile_for_host(name);  // the first match takes the host, as for sshcert ssh
+        return p && p->name == profile;
+    });
+}
+
+std::vector<agent::Identity> AgentService::identities(const AgentSession& session) {
+    if (session.profile || session.host_names.empty()) return cache_.identities(session.profile);
+    std::vector<agent::Identity> out;
+    for (const auto& p : config_().profiles)
+        if (serves(session, p.name))
+            for (auto& id : cache_.identities(p.name)) out.push_back(std::move(id));
+    return out;
+}
+
+std::vector<std::string> AgentService::host_names(wire::ByteView host_key) {
+    // The literal host patterns are the names a hashed or wildcard entry is tried with.
+    std::vector<std::string> candidates;
+    for (const auto& p : config_().profiles)
+        for (const auto& h : p.hosts)
+            if (!h.empty() && h.find_first_of("*?!") == std::string::npos) candidates.push_back(h);
+    auto entries = known_hosts::read_files(known_hosts_files_);
+    return known_hosts::names_for_key(entries, host_key, candidates, static_cast<std::uint64_t>(std::time(nullptr)));
+}
 
 Result<wire::Bytes> AgentService::sign(AgentSession& session, wire::ByteView key_blob, wire::ByteView data, std::uint32_t flags) {
     HeldCert* held = cache_.find_by_blob(key_blob);
-    if (!held || (session.profile && held->key.profile != *session.profile)) return Error{Errc::NotFound, "no such identity"};
+    if (!held || !serves(session, held->key.profile)) return Error{Errc::NotFound, "no such identity"};
     auto sig = held->private_key->sign(data, flags);
     if (!sig) return sig;
     ++held->signatures;

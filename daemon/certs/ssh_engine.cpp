@@ -70,9 +70,17 @@ void read_ca_public_key(VaultClient& vault, const std::string& mount_path, std::
     auto path = vault_path({mount(mount_path), lit("public_key")});
     if (!path) return done(path.error());
     vault.call(VaultCall{.path = *path, .text = true}, [done = std::move(done), mount_path](Result<VaultReply> r) {
-        if (!r && (r.error().code == Errc::NotFound || r.error().code == Errc::VaultDenied))
-            return done(Error{Errc::NotFound, "Vault has no SSH CA at '" + mount_path +
-                                                  "': no SSH secrets engine is mounted there, or it has no CA key configured",
+        // public_key is unauthenticated only where an SSH engine is mounted: elsewhere Vault asks for a
+        // token we do not send, and answers 403 "permission denied". An engine without a CA key reads as nothing: 404.
+        bool no_route = !r && r.error().detail.find("no handler for route") != std::string::npos;
+        if (!r && (r.error().code == Errc::VaultDenied || no_route))
+            return done(Error{Errc::NotFound, "no SSH secrets engine at '" + mount_path +
+                                                  "' (Vault asks for a token to read " + mount_path +
+                                                  "/public_key, which it does only where no SSH engine is mounted); check the mount name",
+                              r.error().detail});
+        if (!r && r.error().code == Errc::NotFound)
+            return done(Error{Errc::NotFound, "the SSH secrets engine at '" + mount_path +
+                                                  "' has no CA key configured; ask your Vault admin to write " + mount_path + "/config/ca",
                               r.error().detail});
         if (!r) return done(r.error());
         done(r->text());

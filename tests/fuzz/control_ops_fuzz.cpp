@@ -35,7 +35,7 @@ struct World {
     CertSource source{[this]() -> const config::Config& { return config; }, [this](std::string_view n) { return pick(n); }, issuer};
     CertCache cache{[this](const CertKey& k, std::uint64_t g, CertCache::Done d) { source.fetch(k, g, std::move(d)); },
                     [this] { return session.vault_now(); }};
-    AgentService agent{io, cache};
+    AgentService agent{io, cache, [this]() -> const config::Config& { return config; }, {}};
     Listeners listeners{io, "/nonexistent/sshcert-fuzz", std::nullopt, std::nullopt};
     ControlService control{ControlContext{.config = [this]() -> const config::Config& { return config; },
                                           .session = [this]() -> VaultSession& { return session; },

@@ -38,7 +38,7 @@ TEST_CASE("completion: bash completes every verb, each verb's options, and the c
     auto [rc, script] = run_cli({"completion", "bash"});
     REQUIRE(rc == 0);
     CHECK(script.find("complete -F _sshcert sshcert") != std::string::npos);
-    CHECK(script.find("'-h --help -c --config --version login status logout ssh ensure exec ssh-config cloud-init ca version completion setup'") !=
+    CHECK(script.find("'-h --help -c --config --version login status logout ssh ensure exec ssh-config cloud-init ca known-hosts version completion setup'") !=
           std::string::npos);
     CHECK(script.find("-m|--method) COMPREPLY=($(compgen -W 'token userpass ldap' -- \"$cur\")); return ;;") != std::string::npos);
     CHECK(script.find("-c|--config) _filedir; return ;;") != std::string::npos);
@@ -53,7 +53,7 @@ TEST_CASE("completion: zsh describes every verb and completes option values") {
     auto [rc, script] = run_cli({"completion", "zsh"});
     REQUIRE(rc == 0);
     CHECK(script.starts_with("#compdef sshcert\n"));
-    for (const char* verb : {"login", "status", "logout", "ssh", "ensure", "exec", "ssh-config", "cloud-init", "ca", "version", "completion",
+    for (const char* verb : {"login", "status", "logout", "ssh", "ensure", "exec", "ssh-config", "cloud-init", "ca", "known-hosts", "version", "completion",
                              "setup"})
         CHECK_MESSAGE(script.find(std::string("                '") + verb + ":") != std::string::npos, verb);
     CHECK(script.find("{-m+,--method=}") != std::string::npos);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "ssh_config.hpp"
@@ -143,4 +144,27 @@ TEST_CASE("ssh-config: the Include goes above everything the user wrote, which s
     auto out = with_include_at_top(mine, line);
     CHECK(out == "# sshcert's certificates for plain ssh; keep this above every Host and Match line\n" + line + "\n\n" + mine);
     CHECK(find_include(out, "/home/alice/.config/sshcert/ssh_config", "/home/alice") == IncludeState::AtTop);
+}
+
+TEST_CASE("ssh-config: a profile with a host CA mount reads the user's known_hosts, then sshcert's") {
+    auto c = parse(R"(
+[[profile]]
+name = "prod"
+hosts = ["*.prod.example.com"]
+role = "prod"
+host_ca_mount = "ssh-host-signer"
+[[profile]]
+name = "dev"
+hosts = ["*"]
+role = "dev"
+)");
+    auto text = ssh_config_text(c, "/run/user/1000/sshcert", "/usr/bin/sshcert", "/home/alice/.config/sshcert/known_hosts");
+    REQUIRE(text.ok());
+    auto lines = directives(*text);
+    REQUIRE(lines.size() >= 4);
+    CHECK(lines[3] == "    UserKnownHostsFile ~/.ssh/known_hosts /home/alice/.config/sshcert/known_hosts");
+    CHECK(std::count_if(lines.begin(), lines.end(), [](const std::string& l) { return l.find("UserKnownHostsFile") != std::string::npos; }) == 1);
+    auto spaced = ssh_config_text(c, "/run/user/1000/sshcert", "/usr/bin/sshcert", "/home/a b/50%/known_hosts");
+    REQUIRE(spaced.ok());
+    CHECK(spaced->find("    UserKnownHostsFile ~/.ssh/known_hosts \"/home/a b/50%%/known_hosts\"\n") != std::string::npos);
 }

@@ -648,6 +648,11 @@ class SshEngineTest(StandinTestCase):
                          (1800, 7200, 30))
         self.assertEqual((data["key_type"], data["algorithm_signer"]), ("ca", "default"))
 
+    def test_public_key_outside_an_ssh_mount_asks_for_a_token(self):
+        # public_key is unauthenticated only inside an SSH mount: elsewhere the token check comes first.
+        result = self.call("GET", "nowhere/public_key", token=None)
+        self.assertEqual((result.status, result.errors), (403, [NO_TOKEN]))
+
     def test_ca_configuration_errors(self):
         self.ok("POST", "sys/mounts/fresh", {"type": "ssh"})
         self.assertEqual(self.call("GET", "fresh/public_key", token=None).json, {"errors": []})
