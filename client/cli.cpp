@@ -48,6 +48,8 @@ Result<SshOptions> split_ssh_options(const std::vector<std::string>& args) {
             o.profile = args[++i];
         } else if (a.starts_with("--profile=")) {
             o.profile = a.substr(10);
+        } else if (a == "--help") {
+            o.help = true;
         } else {
             break;
         }
@@ -232,6 +234,10 @@ int run(int argc, char** argv) {
     if (*ssh_cmd) {
         auto opts = split_ssh_options(ssh_cmd->remaining());
         if (!opts) return fail(opts.error());
+        if (opts->help) {
+            std::cout << kSshUsage;
+            return 0;
+        }
         return cmd_ssh(ctx, *opts);
     }
     return 1;
