@@ -37,11 +37,15 @@ std::string local_user() {
 void warn_refused(const control::Json& reply, const std::vector<std::string>& needed, const config::Config* config,
                   const std::string& flags, const Hop& hop) {
     auto refused = reply.value("refused_extensions", std::vector<std::string>{});
-    auto profile = reply.value("certificate", control::Json::object()).value("profile", std::string());
+    auto cert = reply.value("certificate", control::Json::object());
+    auto profile = cert.value("profile", std::string());
+    auto granted = cert.value("extensions", std::vector<std::string>{});  // the role's defaults may hold it after all
     const config::Profile* p = config ? config->find_profile(profile) : nullptr;
     std::string role = p ? "role " + p->role : "its role";
     for (const auto& e : refused) {
-        if (std::find(needed.begin(), needed.end(), e) == needed.end()) continue;
+        if (std::find(needed.begin(), needed.end(), e) == needed.end() ||
+            std::find(granted.begin(), granted.end(), e) != granted.end())
+            continue;
         auto effect = effect_without(e, flags, hop.jump);
         if (!effect) continue;
         std::cerr << "sshcert: warning: the certificate for profile " << profile << (hop.jump ? " (bastion " + hop.host + ")" : "")

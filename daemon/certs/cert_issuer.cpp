@@ -29,13 +29,14 @@ void CertIssuer::sign(std::shared_ptr<VaultClient> vault, const VaultToken& toke
         *vault, token, profile, key.principals, extensions, sent,
         [this, vault, token, profile, key, ssh_key, extensions, refused, done = std::move(done)](Result<SignedKey> signed_key) mutable {
             if (!signed_key && profile.auto_extensions) {
-                // extensions = "auto" asks for what ssh may use; the role decides. Once more without what it refused.
+                // extensions = "auto" asks for what ssh may use; the role decides. Once more without what it
+                // refused; when that is everything, with none, which gives the role's default_extensions.
                 auto now_refused = refused_extensions(signed_key.error());
                 auto before = extensions.size();
                 std::erase_if(extensions, [&](const std::string& e) {
                     return std::find(now_refused.begin(), now_refused.end(), e) != now_refused.end();
                 });
-                if (extensions.size() < before && !extensions.empty()) {
+                if (extensions.size() < before) {
                     refused.insert(refused.end(), now_refused.begin(), now_refused.end());
                     log::info("profile ", profile.name, ": role ", profile.role, " refused extensions; asking without them");
                     return sign(std::move(vault), token, profile, key, std::move(ssh_key), std::move(extensions), std::move(refused),

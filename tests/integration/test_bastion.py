@@ -8,11 +8,10 @@ refuses the user; then extensions = "auto"."""
 
 import json
 import os
-import re
 import subprocess
 import unittest
 
-from harness import (LOGIN_USER, LoginSetup, Daemon, Sshd, Workdir, PASSWORD, class_workdir, profile_toml, standin_only)
+from harness import LOGIN_USER, PASSWORD, Daemon, LoginSetup, Sshd, Workdir, class_workdir, free_port, profile_toml
 
 JUMP_USER = "nobody"  # a second account, with no shell: a bastion only forwards (-W)
 
@@ -43,9 +42,9 @@ class Bastion(unittest.TestCase):
     def setUp(self):
         self.work = Workdir(self)
 
-    def profiles(self, target_extra=None, bastion_role="jump"):
-        return (profile_toml("bastion", ["localhost"], bastion_role, mount=self.mount) + "\n" +
-                profile_toml("target", ["127.0.0.1"], "dev", mount=self.mount, **(target_extra or {})))
+    def profiles(self, target_extra=None, target_role="dev"):
+        return (profile_toml("bastion", ["localhost"], "jump", mount=self.mount) + "\n" +
+                profile_toml("target", ["127.0.0.1"], target_role, mount=self.mount, **(target_extra or {})))
 
     def logged_in_daemon(self, **profile_options):
         d = Daemon(self.work.path, self.vault.addr, self.fixture.config_toml(self.profiles(**profile_options)), self.work.cleanup)
@@ -53,10 +52,14 @@ class Bastion(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         return d
 
+    def host_key_settings(self):
+        with open(self.host_keys) as f:
+            return f.read()
+
     def config_file(self, extra):
         path = os.path.join(self.work.path, "ssh_config")
         with open(path, "w") as out:
-            out.write(open(self.host_keys).read() + extra)
+            out.write(self.host_key_settings() + extra)
         return path
 
     def jump(self, user=JUMP_USER):
@@ -104,7 +107,7 @@ class Bastion(unittest.TestCase):
         os.makedirs(ssh_dir, mode=0o700, exist_ok=True)
         cfg = os.path.join(ssh_dir, "config")
         with open(cfg, "w") as out:
-            out.write(open(self.host_keys).read() + f"Host 127.0.0.1\n    ProxyJump {self.jump()}\n    Port {self.target.port}\n")
+            out.write(self.host_key_settings() + f"Host 127.0.0.1\n    ProxyJump {self.jump()}\n    Port {self.target.port}\n")
         r = d.sshcert("ssh-config", "--install")
         self.assertEqual(r.returncode, 0, r.stderr)
         env = {k: v for k, v in d.env.items() if k != "SSH_AUTH_SOCK"}
@@ -124,27 +127,41 @@ class Bastion(unittest.TestCase):
         self.assertEqual((self.bastion.log(), self.target.log()), before, "ssh connected although the bastion has no certificate")
 
     def test_extensions_auto_asks_for_what_the_flags_need(self):
-        d = self.logged_in_daemon(target_extra={"extensions": "auto"})
+        self.vault.write_role(self.mount, "wide", allowed_users=LOGIN_USER, ttl="30m",
+                              allowed_extensions="permit-pty,permit-user-rc,permit-port-forwarding,permit-agent-forwarding")
+        d = self.logged_in_daemon(target_extra={"extensions": "auto"}, target_role="wide")
         args = ["-F", self.host_keys, "-J", self.jump(), "-p", str(self.target.port), f"{LOGIN_USER}@127.0.0.1"]
-        r = d.sshcert("ssh", "-T", *args, "true")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(self.certificates(d)["target"]["extensions"], ["permit-user-rc"])
-        # -L needs port forwarding: a certificate without it is not used again.
-        r = d.sshcert("ssh", "-T", "-L", "0:127.0.0.1:9", *args, "echo forwarded")
+
+        def target_extensions():
+            r = d.sshcert("status", "--json")
+            return sorted(sorted(c["extensions"]) for c in json.loads(r.stdout)["certificates"] if c["profile"] == "target")
+
+        r = d.sshcert("ssh", "-T", "-L", f"{free_port()}:127.0.0.1:9", *args, "echo forwarded")
         self.assertEqual((r.returncode, r.stdout), (0, "forwarded\n"), r.stderr)
-        held = self.certificates(d)["target"]
-        self.assertEqual(sorted(held["extensions"]), ["permit-port-forwarding", "permit-user-rc"])
-        # One with more serves a request for less.
+        self.assertEqual(target_extensions(), [["permit-port-forwarding", "permit-user-rc"]])
+        # One with more serves a request for less: no second certificate for -T alone.
         r = d.sshcert("ssh", "-T", *args, "true")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(self.certificates(d)["target"]["serial"], held["serial"])
+        self.assertEqual(target_extensions(), [["permit-port-forwarding", "permit-user-rc"]])
+        # One without agent forwarding is not used for -A, nor one without a terminal for an interactive login.
+        r = d.sshcert("ssh", "-A", *args, "true")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(target_extensions(), [["permit-agent-forwarding", "permit-pty", "permit-user-rc"],
+                                               ["permit-port-forwarding", "permit-user-rc"]])
+
+    def test_extensions_auto_with_a_role_that_allows_none_gets_the_roles_defaults(self):
+        d = self.logged_in_daemon(target_extra={"extensions": "auto"})
+        r = d.sshcert("ssh", *self.target.ssh_options(), "-T", "-L", f"{free_port()}:127.0.0.1:9", f"{LOGIN_USER}@127.0.0.1", "echo defaults")
+        self.assertEqual((r.returncode, r.stdout), (0, "defaults\n"), r.stderr)
+        self.assertEqual(self.certificates(d)["target"]["extensions"], ["permit-pty"])  # role dev's default_extensions
+        self.assertIn("has no permit-port-forwarding: role dev does not allow it; -L will fail", r.stderr)
 
     def test_extensions_auto_says_what_the_role_refused_before_ssh_fails(self):
         self.vault.write_role(self.mount, "narrow", allowed_users=LOGIN_USER, ttl="30m", allowed_extensions="permit-pty,permit-user-rc")
         profiles = (profile_toml("narrow", ["127.0.0.1"], "narrow", mount=self.mount, extensions="auto"))
         d = Daemon(self.work.path, self.vault.addr, self.fixture.config_toml(profiles), self.work.cleanup)
         self.assertEqual(d.sshcert("login", "--username", "alice", "--password-stdin", input=PASSWORD + "\n").returncode, 0)
-        r = d.sshcert("ssh", *self.target.ssh_options(), "-L", "0:127.0.0.1:9", "-T", f"{LOGIN_USER}@127.0.0.1", "echo still-runs")
+        r = d.sshcert("ssh", *self.target.ssh_options(), "-L", f"{free_port()}:127.0.0.1:9", "-T", f"{LOGIN_USER}@127.0.0.1", "echo still-runs")
         self.assertIn("sshcert: warning: the certificate for profile narrow has no permit-port-forwarding: role narrow does not "
                       "allow it; -L will fail\n", r.stderr)
         certs = json.loads(d.sshcert("status", "--json").stdout)["certificates"]
