@@ -78,6 +78,16 @@ class Bastion(unittest.TestCase):
         # The target was reached through the bastion's forwarding, not directly.
         self.assertRegex(self.bastion.log(), rf"direct-tcpip|Connection from 127\.0\.0\.1")
 
+    def test_ssh_help_lists_sshcerts_own_options_and_says_the_rest_goes_to_ssh(self):
+        d = Daemon(self.work.path, self.vault.addr, self.fixture.config_toml(self.profiles()), self.work.cleanup, start=False)
+        for flag in ("--help", "-h"):
+            r = d.sshcert("ssh", flag)
+            self.assertEqual((r.returncode, r.stderr), (0, ""))
+            self.assertTrue(r.stdout.startswith("Usage: sshcert ssh [--profile NAME] [ssh options] [user@]host [ssh options] "
+                                                "[command]\n"), r.stdout)
+            self.assertIn("  --profile NAME ", r.stdout)
+            self.assertIn("Every other argument goes to ssh unchanged", r.stdout)
+
     def test_dash_j_with_options_after_the_host(self):
         d = self.logged_in_daemon()
         r = d.sshcert("ssh", "-F", self.host_keys, "-J", self.jump(), "127.0.0.1", "-l", LOGIN_USER, "-p", str(self.target.port),
