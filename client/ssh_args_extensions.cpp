@@ -17,8 +17,8 @@ constexpr Rule kRules[] = {
     {"permit-X11-forwarding", "XY", ""},
     {"permit-agent-forwarding", "A", ""},
     {"permit-port-forwarding", "LRDW", ""},
-    {"permit-pty", "", "TN"},
-    {"permit-user-rc", "", "N"},
+    {"permit-pty", "", "TNW"},  // -W forwards stdio instead of starting a session
+    {"permit-user-rc", "", "NW"},
 };
 
 bool any_of(std::string_view flags, std::string_view letters) {

@@ -10,12 +10,12 @@
 namespace sshcert::client {
 
 /// The extensions for ssh run with these option letters (SshTarget::flags), sorted:
-///   permit-pty               unless -T or -N
+///   permit-pty               unless -T, -N or -W (no session)
 ///   permit-port-forwarding   with -L, -R, -D or -W
 ///   permit-agent-forwarding  with -A
 ///   permit-X11-forwarding    with -X or -Y
-///   permit-user-rc           unless -N: OpenSSH grants it by default (ssh-keygen -s), and without
-///                            it sshd silently skips the user's ~/.ssh/rc
+///   permit-user-rc           unless -N or -W: OpenSSH grants it by default (ssh-keygen -s), and
+///                            without it sshd silently skips the user's ~/.ssh/rc
 std::vector<std::string> needed_extensions(std::string_view flags);
 
 /// A bastion's: the ssh that ProxyJump or ProxyCommand starts runs `-W host:port` and nothing else.

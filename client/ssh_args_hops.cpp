@@ -17,7 +17,20 @@ struct Evaluated {
     std::optional<std::string> user;
     std::string proxyjump;     ///< "a,b" or "none"/empty
     std::string proxycommand;  ///< the command or "none"/empty
+    std::string flags;         ///< see Hop::config_flags
 };
+
+/// The option letter that asks what `key value` of `ssh -G` asks, or 0.
+char implied_flag(const std::string& key, const std::string& value) {
+    if (key == "forwardagent") return value == "no" ? 0 : 'A';  // "yes" or an agent socket
+    if (key == "localforward") return 'L';
+    if (key == "remoteforward") return 'R';
+    if (key == "dynamicforward") return 'D';
+    if (key == "forwardx11") return value == "yes" ? 'X' : 0;
+    if (key == "requesttty") return value == "false" || value == "no" ? 'T' : 0;
+    if (key == "sessiontype") return value == "none" ? 'N' : 0;
+    return 0;
+}
 
 Evaluated read_evaluated(const std::string& out) {
     Evaluated e;
@@ -31,6 +44,7 @@ Evaluated read_evaluated(const std::string& out) {
         if (key == "user") e.user = value;
         else if (key == "proxyjump") e.proxyjump = value;
         else if (key == "proxycommand") e.proxycommand = value;
+        if (char f = implied_flag(key, value)) e.flags += f;
     }
     if (e.proxyjump == "none") e.proxyjump.clear();
     if (e.proxycommand == "none") e.proxycommand.clear();
@@ -68,7 +82,7 @@ public:
         else if (!e.proxycommand.empty()) st = add_proxy_command(e.proxycommand);
         --pending_;
         if (!st) return st;
-        hops_.push_back({host, e.user ? *e.user : known_user ? *known_user : local_user_, jump});
+        hops_.push_back({host, e.user ? *e.user : known_user ? *known_user : local_user_, jump, e.flags});
         return ok_status();
     }
 

@@ -18,6 +18,10 @@ struct Hop {
     std::string host;   ///< as named on the command line or in ProxyJump/ProxyCommand (ssh's %n): what profiles match
     std::string user;   ///< the remote user after ssh_config
     bool jump = false;  ///< a bastion that forwards to the next hop (ssh -W), not the destination
+    /// What ssh_config asks of the connection, as the option letters that ask the same: ForwardAgent
+    /// "A", LocalForward "L", RemoteForward "R", DynamicForward "D", ForwardX11 "X", RequestTTY no "T",
+    /// SessionType none "N"; for SshTarget::flags' company.
+    std::string config_flags;
     bool operator==(const Hop&) const = default;
 };
 

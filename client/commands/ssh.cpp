@@ -82,7 +82,8 @@ int cmd_ssh(const Context& ctx, const SshOptions& opts) {
     for (const Hop& hop : *hops) {
         // A bastion no profile matches is reached with the user's own keys, as without sshcert.
         if (hop.jump && config && !config->profile_for_host(hop.host)) continue;
-        auto needed = hop.jump ? jump_extensions() : needed_extensions(target->flags);
+        std::string flags = target->flags + hop.config_flags;
+        auto needed = hop.jump ? jump_extensions() : needed_extensions(flags);
         control::Json reply;
         EnsureRequest request{.host = hop.host,
                               .user = hop.user,
@@ -91,7 +92,7 @@ int cmd_ssh(const Context& ctx, const SshOptions& opts) {
                               .hop = hop.jump ? "bastion " + hop.host : ""};
         if (int rc = ensure_certificate(ctx, request, reply); rc != 0) return rc;
         print_warnings(reply);
-        warn_refused(reply, needed, config ? &*config : nullptr, target->flags, hop);
+        warn_refused(reply, needed, config ? &*config : nullptr, flags, hop);
         std::string socket = reply.value("agent_socket", "");
         if (socket.empty()) return fail({Errc::InvalidMessage, "sshcertd did not say where its agent socket is"});
         // Hops of different profiles: the main socket, which offers every profile's certificates.

@@ -159,6 +159,15 @@ class Bastion(unittest.TestCase):
         self.assertEqual(target_extensions(), [["permit-agent-forwarding", "permit-pty", "permit-user-rc"],
                                                ["permit-port-forwarding", "permit-user-rc"]])
 
+    def test_extensions_auto_counts_what_ssh_config_asks_for(self):
+        self.vault.write_role(self.mount, "wide", allowed_users=LOGIN_USER, ttl="30m",
+                              allowed_extensions="permit-pty,permit-user-rc,permit-port-forwarding,permit-agent-forwarding")
+        d = self.logged_in_daemon(target_extra={"extensions": "auto"}, target_role="wide")
+        cfg = self.config_file(f"Host 127.0.0.1\n    ForwardAgent yes\n    RequestTTY no\n    Port {self.target.port}\n")
+        r = d.sshcert("ssh", "-F", cfg, "-J", self.jump(), f"{LOGIN_USER}@127.0.0.1", "true")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sorted(self.certificates(d)["target"]["extensions"]), ["permit-agent-forwarding", "permit-user-rc"])
+
     def test_extensions_auto_with_a_role_that_allows_none_gets_the_roles_defaults(self):
         d = self.logged_in_daemon(target_extra={"extensions": "auto"})
         r = d.sshcert("ssh", *self.target.ssh_options(), "-T", "-L", f"{free_port()}:127.0.0.1:9", f"{LOGIN_USER}@127.0.0.1", "echo defaults")

@@ -79,6 +79,15 @@ TEST_CASE("hops: a ProxyJump loop is an error that says so; ssh -G failing leave
     CHECK(hops_for(broken, {"h"}) == std::vector<Hop>{{"h", "local", false}});
 }
 
+TEST_CASE("hops: what ssh_config asks of the connection counts as the flags that ask the same") {
+    FakeSshG g;
+    g.outputs[{"h"}] = "user me\nforwardagent yes\nlocalforward 1234 [x]:80\nforwardx11 no\nrequesttty false\nsessiontype default\n";
+    CHECK(hops_for(g, {"h"}).back().config_flags == "ALT");
+    g.outputs[{"h"}] = "user me\nforwardagent no\nforwardx11 yes\nrequesttty auto\nsessiontype none\ndynamicforward 1080\n";
+    CHECK(hops_for(g, {"h"}).back().config_flags == "XND");
+    CHECK(needed_extensions("XND") == std::vector<std::string>{"permit-X11-forwarding", "permit-port-forwarding"});
+}
+
 TEST_CASE("hops: ProxyCommand words split as sh does") {
     CHECK(split_command_words("exec ssh -W '%h:%p' \"a b\" c\\ d") == std::vector<std::string>{"ssh", "-W", "%h:%p", "a b", "c d"});
 }
@@ -91,7 +100,7 @@ TEST_CASE("extensions auto: what ssh's flags need, and no more") {
     CHECK(needed_extensions("NL") == V{"permit-port-forwarding"});
     CHECK(needed_extensions("tR") == V{"permit-port-forwarding", "permit-pty", "permit-user-rc"});
     CHECK(needed_extensions("TD") == V{"permit-port-forwarding", "permit-user-rc"});
-    CHECK(needed_extensions("TW") == V{"permit-port-forwarding", "permit-user-rc"});
+    CHECK(needed_extensions("W") == V{"permit-port-forwarding"});
     CHECK(needed_extensions("TA") == V{"permit-agent-forwarding", "permit-user-rc"});
     CHECK(needed_extensions("TX") == V{"permit-X11-forwarding", "permit-user-rc"});
     CHECK(needed_extensions("TY") == V{"permit-X11-forwarding", "permit-user-rc"});
