@@ -91,6 +91,9 @@ Result<SshTarget> parse_ssh_args(const std::vector<std::string>& args) {
             if (auto st = take_destination(i); !st) return st.error();
             continue;
         }
+        if (a.starts_with("--"))
+            return Error{Errc::InvalidArgument, "ssh has no option '" + args[i] + "'; sshcert's own (--profile, --help) come "
+                                                "before ssh's arguments: sshcert ssh [--profile P] [ssh options] [user@]host [command]"};
         for (std::size_t k = 1; k < a.size(); ++k) {
             char c = a[k];
             t.flags += c;

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "cert_cache.hpp"
+#include "ssh_engine.hpp"
 
 using namespace sshcert;
 
@@ -276,4 +277,14 @@ TEST_CASE("cert cache: the agent lists the certificate asked for last first") {
     h.cache.ensure(target, h.generation, [](auto, bool) {});  // reused, and now the most recent
     CHECK(first_comment().starts_with("sshcert:target"));
     CHECK(h.cache.identities("bastion").size() == 1);
+}
+
+TEST_CASE("sign refusals: the extensions Vault names as not on the allowed list") {
+    Error e{Errc::VaultRefused, "Vault refused to sign for role 'r' (ssh/sign/r): extensions [permit-X11-forwarding permit-user-rc] "
+                                "are not on allowed list (remove them from extensions in profile 'p' or ask for them in the role)"};
+    CHECK(refused_extensions(e) == std::vector<std::string>{"permit-X11-forwarding", "permit-user-rc"});
+    e.detail = "extensions [permit-pty] are not on allowed list";
+    CHECK(refused_extensions(e) == std::vector<std::string>{"permit-pty"});
+    CHECK(refused_extensions({Errc::VaultRefused, "ttl is larger than maximum allowed 3600"}).empty());
+    CHECK(refused_extensions({Errc::VaultDenied, "extensions [permit-pty] are not on allowed list"}).empty());
 }

@@ -43,6 +43,7 @@ TEST_CASE("ssh args: missing destination, missing values and unknown options are
     CHECK_FALSE(parse_ssh_args({}).ok());
     CHECK_FALSE(parse_ssh_args({"-p"}).ok());
     CHECK(parse_ssh_args({"-Z", "h"}).error().message.find("-Z") != std::string::npos);
+    CHECK(parse_ssh_args({"h", "--profile", "p"}).error().message.find("ssh has no option '--profile'; sshcert's own") == 0);
 }
 
 TEST_CASE("ssh argv: IdentityAgent comes first so it wins over ssh_config") {
