@@ -43,6 +43,9 @@ SshConfigQuery ssh_config_query(const std::string& ssh_program);
 
 /// The environment variable that tells `sshcert ensure` it runs under our own `ssh -G`.
 inline constexpr const char* kInSshG = "SSHCERT_IN_SSH_G";
+/// Set for the ssh that `sshcert ssh` runs once every hop has its certificate: the hook has
+/// nothing to add (and, for extensions = "auto", would fetch one with every extension).
+inline constexpr const char* kHopsEnsured = "SSHCERT_HOPS_ENSURED";
 
 /// A ProxyCommand split into words as sh would (quotes, backslashes; no expansions).
 std::vector<std::string> split_command_words(std::string_view command);

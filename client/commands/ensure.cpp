@@ -64,8 +64,9 @@ void print_warnings(const control::Json& ensure_reply) {
 }
 
 int cmd_ensure(const Context& ctx, const EnsureOptions& opts) {
-    // `sshcert ssh` evaluating ssh_config with `ssh -G`: it ensures every hop itself, with ssh's flags.
-    if (const char* in_g = ctx.getenv(kInSshG); in_g && *in_g) return 0;
+    // Under `sshcert ssh` (its `ssh -G`, or the ssh it runs): it ensures every hop itself, with ssh's flags.
+    for (const char* name : {kInSshG, kHopsEnsured})
+        if (const char* set = ctx.getenv(name); set && *set) return 0;
     control::Json reply;
     if (int rc = ensure_certificate(ctx, {.host = opts.host, .user = opts.user, .profile = opts.profile}, reply); rc != 0) return rc;
     if (opts.quiet) return 0;

@@ -111,6 +111,7 @@ int cmd_ssh(const Context& ctx, const SshOptions& opts) {
     ::unsetenv("VAULT_TOKEN");
     // The ssh a ProxyJump or ProxyCommand starts reads ssh_config, not our -o: it finds the agent here.
     if (bastion_served) ::setenv("SSH_AUTH_SOCK", agent_socket.c_str(), 1);
+    ::setenv(kHopsEnsured, "1", 1);
     ::execvp(argv[0], argv.data());
     return fail({Errc::InvalidArgument, "cannot run " + ssh + ": " + std::strerror(errno) + " (is OpenSSH's client installed?)"});
 }

@@ -111,8 +111,8 @@ class Bastion(unittest.TestCase):
         self.assertEqual((r.returncode, r.stdout), (0, "via-proxycommand\n"), r.stderr)
         self.assert_each_hop_used_its_certificate(d)
 
-    def test_plain_ssh_through_the_generated_ssh_config(self):
-        d = self.logged_in_daemon()
+    def install_ssh_config(self, d):
+        """The user's ~/.ssh/config: host keys and the ProxyJump, with `sshcert ssh-config --install` run on it."""
         ssh_dir = os.path.join(d.home, ".ssh")
         os.makedirs(ssh_dir, mode=0o700, exist_ok=True)
         cfg = os.path.join(ssh_dir, "config")
@@ -120,6 +120,11 @@ class Bastion(unittest.TestCase):
             out.write(self.host_key_settings() + f"Host 127.0.0.1\n    ProxyJump {self.jump()}\n    Port {self.target.port}\n")
         r = d.sshcert("ssh-config", "--install")
         self.assertEqual(r.returncode, 0, r.stderr)
+        return cfg
+
+    def test_plain_ssh_through_the_generated_ssh_config(self):
+        d = self.logged_in_daemon()
+        cfg = self.install_ssh_config(d)
         env = {k: v for k, v in d.env.items() if k != "SSH_AUTH_SOCK"}
         r = run(["ssh", "-F", cfg, f"{LOGIN_USER}@127.0.0.1", "echo plain-through-bastion"], env)
         self.assertEqual((r.returncode, r.stdout), (0, "plain-through-bastion\n"), r.stderr)
@@ -167,6 +172,19 @@ class Bastion(unittest.TestCase):
         r = d.sshcert("ssh", "-F", cfg, "-J", self.jump(), f"{LOGIN_USER}@127.0.0.1", "true")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(sorted(self.certificates(d)["target"]["extensions"]), ["permit-agent-forwarding", "permit-user-rc"])
+
+    def test_sshcert_ssh_under_the_generated_ssh_config_leaves_the_hook_nothing_to_fetch(self):
+        # The hook cannot know ssh's flags: under sshcert ssh, which ensured every hop, it must not fetch
+        # a second certificate with every extension.
+        self.vault.write_role(self.mount, "wide", allowed_users=LOGIN_USER, ttl="30m",
+                              allowed_extensions="permit-pty,permit-user-rc,permit-port-forwarding,permit-agent-forwarding")
+        d = self.logged_in_daemon(target_extra={"extensions": "auto"}, target_role="wide")
+        cfg = self.install_ssh_config(d)
+        r = d.sshcert("ssh", "-T", "-F", cfg, f"{LOGIN_USER}@127.0.0.1", "echo once")
+        self.assertEqual((r.returncode, r.stdout), (0, "once\n"), r.stderr)
+        certs = json.loads(d.sshcert("status", "--json").stdout)["certificates"]
+        self.assertEqual(sorted((c["profile"], c["extensions"]) for c in certs),
+                         [("bastion", ["permit-port-forwarding"]), ("target", ["permit-user-rc"])])
 
     def test_extensions_auto_with_a_role_that_allows_none_gets_the_roles_defaults(self):
         d = self.logged_in_daemon(target_extra={"extensions": "auto"})
