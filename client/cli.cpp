@@ -48,6 +48,8 @@ Result<SshOptions> split_ssh_options(const std::vector<std::string>& args) {
             o.profile = args[++i];
         } else if (a.starts_with("--profile=")) {
             o.profile = a.substr(10);
+        } else if (a == "--help" || a == "-h") {  // ssh has no -h
+            o.help = true;
         } else {
             break;
         }
@@ -108,6 +110,7 @@ int run(int argc, char** argv) {
 
     auto* ssh_cmd = app.add_subcommand("ssh", "run ssh with a valid certificate: sshcert ssh [--profile P] [ssh options] [user@]host [command]");
     ssh_cmd->prefix_command();  // every argument belongs to ssh, option-looking or not
+    ssh_cmd->set_help_flag();   // --help is read with --profile (split_ssh_options), to say what goes to ssh
 
     EnsureOptions ensure;
     auto* ensure_cmd = app.add_subcommand("ensure", "make sure the daemon holds a valid certificate for a host and remote user; "
@@ -245,6 +248,10 @@ int run(int argc, char** argv) {
     if (*ssh_cmd) {
         auto opts = split_ssh_options(ssh_cmd->remaining());
         if (!opts) return fail(opts.error());
+        if (opts->help) {
+            std::cout << kSshUsage;
+            return 0;
+        }
         return cmd_ssh(ctx, *opts);
     }
     return 1;

@@ -60,6 +60,15 @@ public:
             out.push_back(*s);
         }
     }
+    /// A list of strings, or the one word `word` (which sets `is_word`).
+    void strings_or(const char* key, const char* word, std::vector<std::string>& out, bool& is_word) {
+        if (auto* v = get(key); v && v->is_string()) {
+            if (*v->value<std::string>() == word) is_word = true;
+            else fail(*v, key, (std::string("must be a list of strings, e.g. [\"a\", \"b\"], or \"") + word + "\"").c_str());
+            return;
+        }
+        strings(key, out);
+    }
     void duration(const char* key, std::chrono::seconds& out) {
         auto* v = get(key);
         if (!v) return;
@@ -132,7 +141,7 @@ std::optional<Error> read_profile(const toml::table& t, const std::string& origi
     r.strings("principals", p.principals);
     r.duration("ttl", p.ttl);
     r.key_type("key_type", p.key_type);
-    r.strings("extensions", p.extensions);
+    r.strings_or("extensions", "auto", p.extensions, p.auto_extensions);
     r.string("vault", p.vault);
     r.reject_unknown();
     if (!r.error()) {

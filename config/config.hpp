@@ -71,6 +71,9 @@ struct Profile {
     std::chrono::seconds ttl{0};          ///< 0: the role's default
     KeyType key_type = KeyType::Ed25519;
     std::vector<std::string> extensions;  ///< requested extensions; empty: the role's default_extensions
+    /// extensions = "auto": what each ssh command line needs (sshcert ssh's flags), and without
+    /// them (plain ssh's Match exec) every one the role allows.
+    bool auto_extensions = false;
     std::string vault = kDefaultVault;    ///< the Vault that signs: kDefaultVault or a [vault.<name>]
 };
 

@@ -60,14 +60,24 @@ Result<CaKeys> ca_keys_for(const Context& ctx, const std::optional<std::string>&
 struct SshOptions {
     std::optional<std::string> profile;  ///< --profile, overrides host matching
     std::vector<std::string> ssh_args;   ///< everything for ssh, untouched
+    bool help = false;                   ///< --help before ssh's arguments
 };
+/// `sshcert ssh --help`: sshcert's own options, and that the rest goes to ssh.
+extern const char* const kSshUsage;
 int cmd_ssh(const Context& ctx, const SshOptions& opts);
 
-/// The ensure op for `host` and `user`, shared by `sshcert ssh` and `sshcert ensure`: at a terminal
-/// (stdin and stderr ttys) a daemon that is not logged in is logged in first. Sets `reply` and returns
-/// 0, or prints the error (one line) and returns the exit status.
-int ensure_certificate(const Context& ctx, const std::string& host, const std::string& user,
-                       const std::optional<std::string>& profile, control::Json& reply);
+struct EnsureRequest {
+    std::string host;                    ///< as typed (ssh's %n)
+    std::string user;                    ///< the remote user
+    std::optional<std::string> profile;  ///< overrides host matching
+    /// What ssh's flags need, for a profile with extensions = "auto"; none: every one the role allows.
+    std::optional<std::vector<std::string>> extensions;
+    std::string hop;  ///< "bastion NAME" for a jump host: put before an error, so the user knows which hop failed
+};
+/// The ensure op, shared by `sshcert ssh` and `sshcert ensure`: at a terminal (stdin and stderr
+/// ttys) a daemon that is not logged in is logged in first. Sets `reply` and returns 0, or prints
+/// the error (one line) and returns the exit status.
+int ensure_certificate(const Context& ctx, const EnsureRequest& req, control::Json& reply);
 /// The reply's warnings (no extensions, a long life nobody asked for, Vault's own) on stderr.
 void print_warnings(const control::Json& ensure_reply);
 

@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "format.hpp"
+#include "ssh_args_hops.hpp"
 
 namespace sshcert::client {
 
@@ -26,10 +27,11 @@ std::optional<std::string> profile_vault(const Context& ctx, const std::string& 
 }
 }  // namespace
 
-int ensure_certificate(const Context& ctx, const std::string& host, const std::string& user,
-                       const std::optional<std::string>& profile, control::Json& reply) {
+int ensure_certificate(const Context& ctx, const EnsureRequest& req, control::Json& reply) {
+    const auto& [host, user, profile, extensions, hop] = req;
     control::Json request{{"host", host}, {"user", user}};
     if (profile) request["profile"] = *profile;
+    if (extensions) request["extensions"] = *extensions;
     auto ensure = control::make_request(control::op::kEnsure, std::move(request));
     auto result = ctx.daemon.call(ensure);
     // Not logged in (or the token expired) at a terminal: log in as `sshcert login` would, then go on.
@@ -39,7 +41,11 @@ int ensure_certificate(const Context& ctx, const std::string& host, const std::s
             return rc;
         result = ctx.daemon.call(ensure);
     }
-    if (!result) return fail(result.error());
+    if (!result) {
+        Error e = result.error();
+        if (!hop.empty()) e.message = hop + " (user " + user + "): " + e.message;
+        return fail(e);
+    }
     reply = std::move(*result);
     return 0;
 }
@@ -58,8 +64,11 @@ void print_warnings(const control::Json& ensure_reply) {
 }
 
 int cmd_ensure(const Context& ctx, const EnsureOptions& opts) {
+    // Under `sshcert ssh` (its `ssh -G`, or the ssh it runs): it ensures every hop itself, with ssh's flags.
+    for (const char* name : {kInSshG, kHopsEnsured})
+        if (const char* set = ctx.getenv(name); set && *set) return 0;
     control::Json reply;
-    if (int rc = ensure_certificate(ctx, opts.host, opts.user, opts.profile, reply); rc != 0) return rc;
+    if (int rc = ensure_certificate(ctx, {.host = opts.host, .user = opts.user, .profile = opts.profile}, reply); rc != 0) return rc;
     if (opts.quiet) return 0;
     print_warnings(reply);
     auto cert = control::cert_summary_from_json(reply.value("certificate", control::Json::object()));

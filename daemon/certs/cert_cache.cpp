@@ -18,14 +18,20 @@ std::uint64_t HeldCert::renew_at() const {
     return from + static_cast<std::uint64_t>(static_cast<double>(life) * renew_fraction);
 }
 
+bool serves(const CertKey& held, const CertKey& wanted) {
+    return held.profile == wanted.profile && held.principals == wanted.principals &&
+           std::includes(held.extensions.begin(), held.extensions.end(), wanted.extensions.begin(), wanted.extensions.end());
+}
+
 void CertCache::ensure(const CertKey& key, std::uint64_t generation, EnsureDone done) {
     auto now = clock_();
-    if (auto it = held_.find(key); it != held_.end()) {
-        const Certificate& c = it->second->cert;
-        if (usable_at(c, now) && c.valid_before - now > renewal_margin(c)) {
-            it->second->last_used = now;
-            return done(it->second, true);
-        }
+    auto fresh = [now](const HeldCert& h) { return usable_at(h.cert, now) && h.cert.valid_before - now > renewal_margin(h.cert); };
+    auto it = held_.find(key);
+    if (it == held_.end() || !fresh(*it->second))  // else one asked for with more extensions
+        it = std::find_if(held_.begin(), held_.end(), [&](const auto& kv) { return serves(kv.first, key) && fresh(*kv.second); });
+    if (it != held_.end() && fresh(*it->second)) {
+        touch(*it->second);
+        return done(it->second, true);
     }
     if (!held_.count(key) && held_.size() >= kMaxHeld) {
         drop_expired();
@@ -40,6 +46,7 @@ void CertCache::ensure(const CertKey& key, std::uint64_t generation, EnsureDone 
         bool transient = !r && (r.error().code == Errc::VaultUnreachable || r.error().code == Errc::VaultUnavailable);
         if (auto it = held_.find(key); transient && it != held_.end() && usable_at(it->second->cert, clock_()))
             return done(it->second, true);
+        if (r) touch(**r);
         done(std::move(r), reused);
     });
 }
@@ -64,9 +71,11 @@ void CertCache::store(const CertKey& key, std::shared_ptr<HeldCert> held) {
     // Renewed at 60-67 % of its life: before two thirds, and spread so a team's daemons do not renew in step.
     held->renew_fraction = std::uniform_real_distribution<double>(0.60, 0.666)(rng_);
     held->last_used = held->received_at = clock_();
+    held->use_order = ++uses_;  // a renewal keeps its place; an ensure moves it to the front (below)
     if (auto old = held_.find(key); old != held_.end()) {
         held->signatures = old->second->signatures;
         held->connections = old->second->connections;
+        held->use_order = old->second->use_order;
     }
     held_[key] = std::move(held);
     backoff_.erase(key);
@@ -116,7 +125,11 @@ std::optional<std::uint64_t> CertCache::next_wakeup(std::uint64_t window) const 
 
 std::vector<agent::Identity> CertCache::identities(const std::optional<std::string>& profile) const {
     std::vector<agent::Identity> out;
-    for (const auto& held : valid())
+    auto held_now = valid();
+    // Most recently asked for first: ssh offers them in this order, and sshd counts every refusal
+    // against MaxAuthTries, so the one just ensured for this host must come early.
+    std::stable_sort(held_now.begin(), held_now.end(), [](const auto& a, const auto& b) { return a->use_order > b->use_order; });
+    for (const auto& held : held_now)
         if (!profile || held->key.profile == *profile)
             out.push_back({held->blob, "sshcert:" + held->key.profile + " " + held->cert.key_id});
     return out;

@@ -29,8 +29,14 @@ namespace sshcert {
 struct CertKey {
     std::string profile;
     std::vector<std::string> principals;  ///< sorted, as Vault sorts them
+    /// Sorted; what was asked for under extensions = "auto", else empty (the profile's own).
+    std::vector<std::string> extensions;
     auto operator<=>(const CertKey&) const = default;
 };
+
+/// Whether a certificate asked for as `held` serves a request for `wanted`: the same profile and
+/// principals and at least the extensions wanted (one with more may be used for less).
+bool serves(const CertKey& held, const CertKey& wanted);
 
 struct HeldCert {
     CertKey key;
@@ -39,9 +45,11 @@ struct HeldCert {
     Certificate cert;
     std::string serial_hex;
     std::vector<std::string> warnings;  ///< what the user should know about it (no extensions, long life, Vault's warnings)
+    std::vector<std::string> refused_extensions;  ///< asked for (extensions = "auto") and refused by the role
     std::uint64_t signatures = 0;       ///< signatures served with it
     std::uint64_t connections = 0;      ///< agent connections it signed on
     std::uint64_t last_used = 0;        ///< when an ensure or a signature last asked for it
+    std::uint64_t use_order = 0;        ///< the same, as a count: ties within a second broken
     std::uint64_t received_at = 0;      ///< when Vault's answer arrived
     double renew_fraction = 0.65;       ///< of its lifetime, when it is renewed in the background (jittered)
 
@@ -83,7 +91,10 @@ public:
     std::vector<std::shared_ptr<const HeldCert>> valid() const;
 
     /// Records that `held` was asked for now (an ensure reused it, or it signed).
-    void touch(HeldCert& held) { held.last_used = clock_(); }
+    void touch(HeldCert& held) {
+        held.last_used = clock_();
+        held.use_order = ++uses_;
+    }
     /// Starts a background renewal of `key` under `generation` unless one is under way. The new
     /// certificate (fresh key) replaces the old when it arrives; until then, and when the renewal
     /// fails, the old one is served. A failure is retried with backoff from 1 s to 5 min.
@@ -127,6 +138,7 @@ private:
     std::function<void()> on_stored_;
     std::mt19937_64 rng_{std::random_device{}()};
     std::uint64_t next_fetch_id_ = 0;
+    std::uint64_t uses_ = 0;
 };
 
 }  // namespace sshcert

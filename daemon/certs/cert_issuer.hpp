@@ -21,6 +21,11 @@ public:
                CertCache::Done done);
 
 private:
+    /// Signs `ssh_key` asking for `extensions`; `refused` are those a role refused already.
+    void sign(std::shared_ptr<VaultClient> vault, const VaultToken& token, const config::Profile& profile, const CertKey& key,
+              std::shared_ptr<const SshKey> ssh_key, std::vector<std::string> extensions, std::vector<std::string> refused,
+              CertCache::Done done);
+
     KeyMaker& keys_;
     Clock vault_now_;
 };

@@ -45,16 +45,36 @@ Error explain_sign_error(Error e, const VaultToken& token, const config::Profile
 }
 }  // namespace
 
+std::vector<std::string> refused_extensions(const Error& e) {
+    std::vector<std::string> out;
+    if (e.code != Errc::VaultRefused) return out;
+    for (const std::string* text : {&e.detail, &e.message}) {
+        auto end = text->find("] are not on allowed list");
+        auto start = text->rfind("extensions [", end);
+        if (end == std::string::npos || start == std::string::npos) continue;
+        std::string list = text->substr(start + 12, end - start - 12);
+        for (std::size_t pos = 0; pos < list.size();) {
+            auto space = list.find(' ', pos);
+            auto name = list.substr(pos, space == std::string::npos ? std::string::npos : space - pos);
+            if (!name.empty()) out.push_back(name);
+            if (space == std::string::npos) break;
+            pos = space + 1;
+        }
+        break;
+    }
+    return out;
+}
+
 void sign_public_key(VaultClient& vault, const VaultToken& token, const config::Profile& profile,
-                     const std::vector<std::string>& principals, const std::string& public_key_line,
-                     std::function<void(Result<SignedKey>)> done) {
+                     const std::vector<std::string>& principals, const std::vector<std::string>& extensions,
+                     const std::string& public_key_line, std::function<void(Result<SignedKey>)> done) {
     auto path = vault_path({mount(profile.mount), lit("sign"), name(profile.role, "role")});
     if (!path) return done(path.error());
     Json body{{"public_key", public_key_line}, {"cert_type", "user"}, {"valid_principals", join(principals, ",")}};
     if (profile.ttl.count() > 0) body["ttl"] = std::to_string(profile.ttl.count()) + "s";
-    if (!profile.extensions.empty()) {
+    if (!extensions.empty()) {
         Json ext = Json::object();
-        for (const auto& e : profile.extensions) ext[e] = "";
+        for (const auto& e : extensions) ext[e] = "";
         body["extensions"] = ext;
     }
     VaultCall call{.method = "POST", .path = *path, .body = std::move(body), .token = token.token};

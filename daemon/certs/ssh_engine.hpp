@@ -19,10 +19,13 @@ struct SignedKey {
     std::vector<std::string> warnings;  ///< Vault's own warnings on the reply
 };
 
-/// POST <mount>/sign/<role>.
+/// POST <mount>/sign/<role>, asking for `extensions` (none: the role's default_extensions).
 void sign_public_key(VaultClient& vault, const VaultToken& token, const config::Profile& profile,
-                     const std::vector<std::string>& principals, const std::string& public_key_line,
-                     std::function<void(Result<SignedKey>)> done);
+                     const std::vector<std::string>& principals, const std::vector<std::string>& extensions,
+                     const std::string& public_key_line, std::function<void(Result<SignedKey>)> done);
+
+/// The extensions a sign refusal names ("extensions [a b] are not on allowed list"), or none.
+std::vector<std::string> refused_extensions(const Error& e);
 
 /// GET <mount>/public_key (unauthenticated): the CA's authorized_keys line(s).
 void read_ca_public_key(VaultClient& vault, const std::string& mount, std::function<void(Result<std::string>)> done);

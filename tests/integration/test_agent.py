@@ -78,7 +78,7 @@ class Agent(VaultSshTestCase):
                                         principals=[LOGIN_USER if n == "z" else "deploy"]) for n in names)
         d = self.daemon(profiles)
         self.assertEqual(self.login(d).returncode, 0)
-        for n in names:
+        for n in ["z", "a", "b", "c"]:  # the agent lists the most recently ensured first: z's comes last
             d.sshcert("ssh", *sshd.ssh_options(), "-o", "HostName=127.0.0.1", f"{n}.test", "true")
         self.assertEqual(len(ssh_add(d, "-L").stdout.strip().splitlines()), 4)
         for n in names:

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "cert_cache.hpp"
+#include "ssh_engine.hpp"
 
 using namespace sshcert;
 
@@ -237,4 +238,53 @@ TEST_CASE("cert cache: one Vault's login ending clears its profiles' certificate
     h.fetches[1].second(h.make(corp, 3600));  // a late answer for the cleared Vault is not kept
     REQUIRE(h.cache.valid().size() == 1);
     CHECK(h.cache.valid()[0]->key.profile == "prod");
+}
+
+TEST_CASE("cert cache: extensions = auto: one with more extensions serves less, one with fewer is not used for more") {
+    Harness h;
+    CertKey pty{"prod", {"ubuntu"}, {"permit-pty"}};
+    CertKey forwarding{"prod", {"ubuntu"}, {"permit-port-forwarding", "permit-pty"}};
+    h.cache.ensure(pty, h.generation, [](auto, bool) {});
+    h.fetches[0].second(h.make(pty, 3600));
+    bool reused = true;
+    h.cache.ensure(forwarding, h.generation, [&](auto, bool r) { reused = r; });
+    REQUIRE(h.fetches.size() == 2);  // -L needs what the first lacks
+    h.fetches[1].second(h.make(forwarding, 3600));
+    CHECK_FALSE(reused);
+    CertKey none{"prod", {"ubuntu"}, {"permit-port-forwarding"}};
+    std::shared_ptr<HeldCert> served;
+    h.cache.ensure(none, h.generation, [&](auto r, bool was_reused) {
+        reused = was_reused;
+        served = *r;
+    });
+    CHECK(h.fetches.size() == 2);
+    CHECK(reused);
+    CHECK(served->key == forwarding);
+    CHECK_FALSE(serves(pty, forwarding));
+    CHECK(serves(forwarding, pty));
+    CHECK_FALSE(serves(forwarding, CertKey{"prod", {"root"}, {"permit-pty"}}));
+}
+
+TEST_CASE("cert cache: the agent lists the certificate asked for last first") {
+    Harness h;
+    CertKey bastion{"bastion", {"ops"}}, target{"target", {"ubuntu"}};
+    h.cache.ensure(target, h.generation, [](auto, bool) {});
+    h.fetches[0].second(h.make(target, 3600));
+    h.cache.ensure(bastion, h.generation, [](auto, bool) {});
+    h.fetches[1].second(h.make(bastion, 3600));
+    auto first_comment = [&] { return h.cache.identities().front().comment; };
+    CHECK(first_comment().starts_with("sshcert:bastion"));
+    h.cache.ensure(target, h.generation, [](auto, bool) {});  // reused, and now the most recent
+    CHECK(first_comment().starts_with("sshcert:target"));
+    CHECK(h.cache.identities("bastion").size() == 1);
+}
+
+TEST_CASE("sign refusals: the extensions Vault names as not on the allowed list") {
+    Error e{Errc::VaultRefused, "Vault refused to sign for role 'r' (ssh/sign/r): extensions [permit-X11-forwarding permit-user-rc] "
+                                "are not on allowed list (remove them from extensions in profile 'p' or ask for them in the role)"};
+    CHECK(refused_extensions(e) == std::vector<std::string>{"permit-X11-forwarding", "permit-user-rc"});
+    e.detail = "extensions [permit-pty] are not on allowed list";
+    CHECK(refused_extensions(e) == std::vector<std::string>{"permit-pty"});
+    CHECK(refused_extensions({Errc::VaultRefused, "ttl is larger than maximum allowed 3600"}).empty());
+    CHECK(refused_extensions({Errc::VaultDenied, "extensions [permit-pty] are not on allowed list"}).empty());
 }

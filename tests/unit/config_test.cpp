@@ -158,6 +158,16 @@ extensions = ["permit-pty"]
     CHECK(p.ttl == std::chrono::seconds(900));
     CHECK(p.key_type == KeyType::EcdsaP384);
     CHECK(p.extensions == std::vector<std::string>{"permit-pty"});
+    CHECK_FALSE(p.auto_extensions);
+}
+
+TEST_CASE("config: extensions = \"auto\", and another word is an error that names both forms") {
+    auto r = parse("[[profile]]\nname = \"a\"\nrole = \"r\"\nhosts = [\"*\"]\nextensions = \"auto\"\n", "c.toml");
+    REQUIRE(r.ok());
+    CHECK(r->profiles.at(0).auto_extensions);
+    CHECK(r->profiles.at(0).extensions.empty());
+    CHECK(error_of("[[profile]]\nname = \"a\"\nrole = \"r\"\nhosts = [\"*\"]\nextensions = \"all\"\n") ==
+          "config.toml:5: [[profile]] extensions must be a list of strings, e.g. [\"a\", \"b\"], or \"auto\"");
 }
 
 TEST_CASE("config: unknown keys and bad values are reported with file and line") {
