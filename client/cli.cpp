@@ -108,7 +108,7 @@ int run(int argc, char** argv) {
     CLI::App app{"sshcert: short-lived SSH certificates from HashiCorp Vault.\n\n"
                  "Examples:\n"
                  "  sshcert login --method userpass --username alice\n"
-                 "  sshcert ssh ubuntu@10.0.2.15 uptime\n"
+                 "  sshcert ssh ubuntu@web-1.prod.example.com uptime\n"
                  "  sshcert ssh-config --install   # then plain ssh, scp, rsync and git get certificates too\n"
                  "  sshcert status\n",
                  "sshcert"};

@@ -29,7 +29,7 @@ std::string DoctorReport::text() const {
         out += tag + std::string(6 - tag.size(), ' ') + c.check + ": " + c.detail + "\n";
         if (!c.fix.empty()) out += "      fix: " + c.fix + "\n";
     }
-    if (const auto* f = first_failure()) out += "The first broken link is " + f->check + ": " + f->fix + "\n";
+    if (const auto* f = first_failure()) out += "The first broken link: " + f->check + " (its fix above).\n";
     return out;
 }
 

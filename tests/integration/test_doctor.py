@@ -58,7 +58,7 @@ class DoctorTest(VaultSshTestCase):
         r = self.doctor(d)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual([c for _, c in self.lines(r)], ["config", "socket-dir", "daemon", "vault", "clock", "login"])
-        self.assertIn("the default Vault as alice", r.stdout)
+        self.assertRegex(r.stdout, r"ok    login: the default Vault as \S*alice, token expires in ")
 
     def test_daemon_not_running_is_named_with_how_to_start_it(self):
         d = self.daemon(start=False)
@@ -67,7 +67,7 @@ class DoctorTest(VaultSshTestCase):
         self.assertEqual(self.lines(r), [("ok", "config"), ("FAIL", "daemon")], r.stdout)
         self.assertIn("sshcertd is not running", r.stdout)
         self.assertRegex(r.stdout, r"fix: start it: (sshcertd &|systemctl --user start)")
-        self.assertIn("The first broken link is daemon", r.stdout)
+        self.assertIn("The first broken link: daemon (its fix above).", r.stdout)
 
     def test_not_logged_in(self):
         d = self.daemon()
@@ -211,7 +211,9 @@ class CommandLineTest(VaultSshTestCase):
         subprocess.run(["ssh-add", personal], env={"SSH_AUTH_SOCK": upstream}, check=True, capture_output=True)
 
         d = self.logged_in_daemon()
-        self.assertEqual(d.sshcert("ensure", "--host", "extra.example", "--user", LOGIN_USER).returncode, 2)
+        r = d.sshcert("ensure", "--host", "extra.example", "--user", LOGIN_USER)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no profile matches host 'extra.example'", r.stderr)
         with open(d.config_path) as f:
             original = f.read()
         with open(d.config_path, "w") as f:

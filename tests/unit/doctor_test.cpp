@@ -95,7 +95,7 @@ TEST_CASE("doctor report: one line per check, the fix below, the first failure n
     CHECK(r.text() == "ok    config: c.toml, 1 profile(s)\n"
                       "warn  clock: 40s ahead\n      fix: sync the clock\n"
                       "FAIL  daemon: not running\n      fix: start it: sshcertd &\n"
-                      "The first broken link is daemon: start it: sshcertd &\n");
+                      "The first broken link: daemon (its fix above).\n");
     auto j = nlohmann::json::parse(r.json());
     REQUIRE(j.size() == 3);
     CHECK(j[2] == nlohmann::json{{"check", "daemon"}, {"status", "fail"}, {"detail", "not running"}, {"fix", "start it: sshcertd &"}});
