@@ -133,6 +133,24 @@ class DoctorTest(VaultSshTestCase):
         self.assertIn("the default Vault:", r.stdout)
         self.assertIn("make sure Vault is up and reachable", r.stdout)
 
+    def test_several_vaults_the_hosts_profile_s_or_every_one(self):
+        dead = f"http://127.0.0.1:{free_port()}"
+        profiles = (profile_toml("local", ["127.0.0.1"], "dev", mount=self.mount) +
+                    profile_toml("corp", ["*.corp"], "dev", mount=self.mount, vault="corp") +
+                    f'\n[vault.corp]\naddress = "{dead}"\n')
+        d = self.logged_in_daemon(profiles)
+        r = self.doctor(d)  # no host: every Vault, and the one out of reach is named
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertEqual([c for _, c in self.lines(r)], ["config", "socket-dir", "daemon", "vault", "clock", "vault"], r.stdout)
+        self.assertIn("FAIL  vault: Vault 'corp':", r.stdout)
+        # A host of the default Vault's profile does not depend on the other Vault.
+        r = self.doctor(d, "127.0.0.1", "--user", LOGIN_USER, env=self.ssh_wrapper(d, [f"@cert-authority * {self.ca_key}"]))
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertEqual(sum(1 for _, c in self.lines(r) if c == "vault"), 1, r.stdout)
+        r = self.doctor(d, "db.corp", env=self.ssh_wrapper(d))
+        self.assertEqual(self.lines(r)[-1], ("FAIL", "vault"), r.stdout)
+        self.assertIn("Vault 'corp'", r.stdout)
+
     @standin_only
     def test_clock_skew_is_a_warning(self):
         d = self.logged_in_daemon()
