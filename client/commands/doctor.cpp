@@ -117,7 +117,10 @@ private:
         auto st = config::check_private_dir(dir);
         if (!st && st.error().code == Errc::NotFound) return true;  // the daemon makes it; the next check says it is not running
         if (!st) {
-            report_.fail("socket-dir", st.error().message, "make " + dir + " a directory of your own with mode 0700: chmod 700 " + dir);
+            bool only_mode = st.error().message.find("chmod 700") != std::string::npos;
+            report_.fail("socket-dir", st.error().message,
+                         only_mode ? "run: chmod 700 " + dir
+                                   : "set XDG_RUNTIME_DIR to a private directory of yours, or remove " + dir + " (see above)");
             return false;
         }
         report_.ok("socket-dir", dir + " is yours, mode 0700");
@@ -128,7 +131,7 @@ private:
         auto r = ctx_.daemon.call(control::make_request(control::op::kStatus));
         if (!r) {
             std::string fix = r.error().code == Errc::DaemonUnavailable ? "start it: " + daemon_start_command(ctx_.getenv, systemd_booted())
-                                                                          : "see above";
+                                                                          : "do what the message says";
             report_.fail("daemon", r.error().message, fix);
             return false;
         }
@@ -177,7 +180,7 @@ private:
                 std::string fix = h.error().code == Errc::VaultUnreachable || h.error().code == Errc::VaultUnavailable
                                       ? "make sure Vault is up and reachable from this machine (VPN, firewall, DNS), or correct its "
                                         "address in the config and run: sshcert reload"
-                                      : "see above";
+                                      : "do what the message says";
                 report_.fail("vault", label + ": " + h.error().message, fix);
                 return false;
             }
@@ -257,7 +260,7 @@ private:
         std::vector<std::string> asked = p.principals.empty() ? std::vector<std::string>{user_} : p.principals;
         if (!r) {
             const Error& e = r.error();
-            std::string fix = "see above";
+            std::string fix = "do what the message says";
             if (e.code == Errc::VaultRefused || e.code == Errc::VaultDenied)
                 fix = "the Vault administrator lets role '" + p.role + "' at mount '" + p.mount + "' sign for " + join(asked, ", ") +
                       " (its allowed_users) and your policy allow " + p.mount + "/sign/" + p.role +

@@ -101,7 +101,7 @@ class DoctorTest(VaultSshTestCase):
         r = self.doctor(d)
         self.assertEqual(r.returncode, 1)
         self.assertEqual(self.lines(r), [("ok", "config"), ("FAIL", "socket-dir")], r.stdout)
-        self.assertIn(f"chmod 700 {d.socket_dir}", r.stdout)
+        self.assertIn(f"fix: run: chmod 700 {d.socket_dir}\n", r.stdout)
 
     def test_json_is_an_array_of_checks(self):
         d = self.daemon()
