@@ -95,7 +95,7 @@ int print_help(const CLI::App& app, const std::string& topic) {
     }
     for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
         if (sub->get_name() == topic) {
-            std::cout << sub->help();
+            std::cout << sub->help(app.get_name());
             return 0;
         }
     std::cerr << unknown_command_message(topic, command_names(app));

@@ -84,6 +84,7 @@ TEST_CASE("help: help CMD prints that command's help; an unknown command gets th
     auto [rc, text] = run_cli({"help", "status"});
     CHECK(rc == 0);
     CHECK(text.find("show the Vault login and the certificates held") != std::string::npos);
+    CHECK(text.find("Usage: sshcert status [OPTIONS]") != std::string::npos);  // as `sshcert status --help` says it
     CHECK(text.find("--json") != std::string::npos);
     std::ostringstream err;
     auto* old = std::cerr.rdbuf(err.rdbuf());
