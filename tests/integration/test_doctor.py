@@ -177,14 +177,22 @@ class DoctorTest(VaultSshTestCase):
     def test_no_pseudo_terminal_message_from_ssh_G(self):
         d = self.logged_in_daemon()
         env = dict(d.env, **self.ssh_wrapper(d, [f"@cert-authority * {self.ca_key}"]))
+        # Everything any ssh run says on stderr is kept here too.
+        said = os.path.join(self.work.path, "ssh-stderr")
+        with open(env["SSHCERT_SSH"], "w") as f:
+            f.write(f'#!/bin/bash\nexec ssh -F "{self.work.path}/ssh_config" "$@" 2> >(tee -a "{said}" >&2)\n')
         shown, rc = run_in_terminal([d.sshcert_path, "doctor", "127.0.0.1"], env)
         self.assertEqual(rc, 0, shown)
-        self.assertNotIn("Pseudo-terminal", shown)
         r = self.doctor(d, "127.0.0.1", env=env)  # stdin not a terminal: ssh -G gets /dev/null and asks for no tty
-        self.assertNotIn("Pseudo-terminal", r.stdout + r.stderr)
-        shown, rc = run_in_terminal([d.sshcert_path, "ssh", *self.sshd.ssh_options(), "127.0.0.1", "echo", "hi"], env)
-        self.assertEqual(rc, 0, shown)
-        self.assertNotIn("Pseudo-terminal", shown)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        shown_ssh, rc = run_in_terminal([d.sshcert_path, "ssh", *self.sshd.ssh_options(), "127.0.0.1", "echo", "hi"], env)
+        self.assertEqual(rc, 0, shown_ssh)
+        r = d.sshcert("ssh", *self.sshd.ssh_options(), "127.0.0.1", "echo", "hi", env=env)
+        self.assertEqual((r.returncode, r.stdout), (0, "hi\n"), r.stderr)
+        with open(said) as f:
+            ssh_stderr = f.read()
+        for text in (shown, shown_ssh, r.stderr, ssh_stderr):
+            self.assertNotIn("Pseudo-terminal", text)
 
 
 class CommandLineTest(VaultSshTestCase):
