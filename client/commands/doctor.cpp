@@ -9,14 +9,13 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "agent_identities.hpp"
 #include "commands.hpp"
 #include "doctor_report.hpp"
 #include "format.hpp"
-#include "host_match.hpp"
+#include "known_hosts.hpp"
 #include "profile_choice.hpp"
 #include "ssh_cert.hpp"
 #include "ssh_settings.hpp"
@@ -29,8 +28,6 @@ namespace {
 constexpr std::int64_t kNoticeableSkewSeconds = 30;
 /// sshd's MaxAuthTries default: a client offering more keys than this is cut off before the rest are tried.
 constexpr std::size_t kDefaultMaxAuthTries = 6;
-/// known_hosts files are small; past this we stop reading.
-constexpr std::size_t kMaxKnownHostsBytes = 16 << 20;
 
 std::string home_dir() {
     // ssh expands ~ from the password database, not $HOME; so do we, to read the same files.
@@ -48,34 +45,6 @@ std::string vault_label(const std::string& name) { return name == config::kDefau
 
 std::string login_command(const std::string& vault) {
     return vault == config::kDefaultVault ? "sshcert login" : "sshcert login --vault " + vault;
-}
-
-/// The `@cert-authority` line of the known_hosts files that covers one of `names`, as "FILE:LINE".
-std::optional<std::string> find_host_ca(const std::vector<std::string>& files, const std::vector<std::string>& names) {
-    for (const auto& file : files) {
-        std::ifstream in(file);
-        std::string line;
-        std::size_t read = 0;
-        for (std::size_t n = 1; read < kMaxKnownHostsBytes && std::getline(in, line); ++n) {
-            read += line.size() + 1;
-            std::string_view l = line;
-            while (!l.empty() && (l.front() == ' ' || l.front() == '\t')) l.remove_prefix(1);
-            if (!l.starts_with("@cert-authority")) continue;
-            l.remove_prefix(15);
-            while (!l.empty() && (l.front() == ' ' || l.front() == '\t')) l.remove_prefix(1);
-            std::string_view field = l.substr(0, l.find_first_of(" \t"));
-            std::vector<std::string> patterns;
-            for (std::size_t pos = 0; pos <= field.size();) {
-                auto comma = field.find(',', pos);
-                patterns.emplace_back(field.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
-                if (comma == std::string_view::npos) break;
-                pos = comma + 1;
-            }
-            for (const auto& name : names)
-                if (config::match_host(patterns, name)) return file + ":" + std::to_string(n);
-        }
-    }
-    return std::nullopt;
 }
 
 class Doctor {
@@ -359,7 +328,7 @@ private:
         std::string port = ssh_.first("port").value_or("22");
         std::vector<std::string> names{hostname};
         if (port != "22") names.insert(names.begin(), "[" + hostname + "]:" + port);
-        if (auto where = find_host_ca(files, names)) return report_.ok("host-ca", "an @cert-authority line for " + hostname + " in " + *where);
+        if (auto where = find_cert_authority(files, names)) return report_.ok("host-ca", "an @cert-authority line for " + hostname + " in " + *where);
         report_.warn("host-ca", "no @cert-authority line for " + hostname + " in " + join(files, ", ") +
                                     "; ssh trusts this host only by its own key in known_hosts",
                      "if Vault signs host keys: sshcert ca --host-mount MOUNT --known-hosts '" + hostname + "' >> ~/.ssh/known_hosts");

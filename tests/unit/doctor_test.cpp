@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // The pure parts behind doctor, profiles and help: command suggestions, the
-// pattern that decides a host's profile, ssh -G output, the report's formats.
+// pattern that decides a host's profile, ssh -G output, known_hosts, the report's formats.
 #include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "config.hpp"
 #include "doctor_report.hpp"
 #include "host_match.hpp"
+#include "known_hosts.hpp"
 #include "profile_choice.hpp"
 #include "ssh_settings.hpp"
 #include "suggest.hpp"
@@ -101,4 +106,23 @@ TEST_CASE("doctor report: one line per check, the fix below, the first failure n
     CHECK(j[2] == nlohmann::json{{"check", "daemon"}, {"status", "fail"}, {"detail", "not running"}, {"fix", "start it: sshcertd &"}});
     REQUIRE(r.first_failure());
     CHECK(r.first_failure()->check == "daemon");
+}
+
+TEST_CASE("known_hosts: the @cert-authority line whose patterns cover the host, negations included") {
+    auto dir = std::filesystem::temp_directory_path() / ("sshcert-kh-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    auto file = (dir / "known_hosts").string();
+    {
+        std::ofstream f(file);
+        f << "web-1.example.com ssh-ed25519 AAAAC3plainkey\n"
+             "@revoked * ssh-ed25519 AAAAC3revoked\n"
+             "@cert-authorityish *.example.com ssh-ed25519 AAAAC3notthemarker\n"
+             "  @cert-authority *.example.com,!db.example.com ssh-ed25519 AAAAC3ca\n"
+             "@cert-authority\t[10.0.0.5]:2222 ssh-ed25519 AAAAC3ca2\n";
+    }
+    CHECK(find_cert_authority({"/nonexistent/known_hosts", file}, {"web-1.example.com"}) == file + ":4");
+    CHECK_FALSE(find_cert_authority({file}, {"db.example.com"}));
+    CHECK_FALSE(find_cert_authority({file}, {"10.0.0.5"}));
+    CHECK(find_cert_authority({file}, {"[10.0.0.5]:2222", "10.0.0.5"}) == file + ":5");
+    std::filesystem::remove_all(dir);
 }
