@@ -133,6 +133,19 @@ class DoctorTest(VaultSshTestCase):
         self.assertIn("the default Vault:", r.stdout)
         self.assertIn("make sure Vault is up and reachable", r.stdout)
 
+    def test_vault_health_op(self):
+        d = self.daemon()
+        reply = d.control("vault-health")
+        self.assertTrue(reply["ok"], reply)
+        h = reply["result"]
+        self.assertEqual((h["vault"], h["vault_addr"], h["initialized"], h["sealed"]), ("default", self.vault.addr, True, False))
+        self.assertIsInstance(h["standby"], bool)
+        self.assertLessEqual(abs(h["clock_skew_seconds"]), 2)
+        self.assertIsInstance(h["server_time_utc"], int)
+        reply = d.control("vault-health", vault="nope")
+        self.assertEqual(reply["error"]["code"], "not_found")
+        self.assertIn("sshcertd knows no Vault named 'nope'", reply["error"]["message"])
+
     def test_several_vaults_the_hosts_profile_s_or_every_one(self):
         dead = f"http://127.0.0.1:{free_port()}"
         profiles = (profile_toml("local", ["127.0.0.1"], "dev", mount=self.mount) +
