@@ -9,6 +9,7 @@
 
 #include "commands/commands.hpp"
 #include "paths.hpp"
+#include "suggest.hpp"
 #include "version.hpp"
 
 namespace sshcert::client {
@@ -58,13 +59,58 @@ Result<SshOptions> split_ssh_options(const std::vector<std::string>& args) {
     return o;
 }
 
+std::vector<std::string> command_names(const CLI::App& app) {
+    std::vector<std::string> names;
+    for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
+    return names;
+}
+
+/// "sshcert: unknown command 'X'. Did you mean 'Y'?" and where to look next.
+std::string unknown_command_message(const std::string& typed, const std::vector<std::string>& names) {
+    std::string msg = "sshcert: unknown command '" + typed + "'.";
+    if (auto near = closest_match(typed, names)) msg += " Did you mean '" + *near + "'?";
+    return msg + "\nRun `sshcert --help` for the list of commands.\n";
+}
+
+/// The message for a first word that names no command, before CLI11 turns it into
+/// "The following arguments were not expected".
+std::optional<std::string> unknown_command(const CLI::App& app, int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "-c" || a == "--config") {
+            ++i;
+            continue;
+        }
+        if (a.starts_with("-")) continue;
+        auto names = command_names(app);
+        for (const auto& n : names)
+            if (n == a) return std::nullopt;
+        return unknown_command_message(std::string(a), names);
+    }
+    return std::nullopt;
+}
+
+int print_help(const CLI::App& app, const std::string& topic) {
+    if (topic.empty()) {
+        std::cout << app.help();
+        return 0;
+    }
+    for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+        if (sub->get_name() == topic) {
+            std::cout << sub->help(app.get_name());
+            return 0;
+        }
+    std::cerr << unknown_command_message(topic, command_names(app));
+    return 1;
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
     CLI::App app{"sshcert: short-lived SSH certificates from HashiCorp Vault.\n\n"
                  "Examples:\n"
                  "  sshcert login --method userpass --username alice\n"
-                 "  sshcert ssh ubuntu@10.0.2.15 uptime\n"
+                 "  sshcert ssh ubuntu@web-1.prod.example.com uptime\n"
                  "  sshcert ssh-config --install   # then plain ssh, scp, rsync and git get certificates too\n"
                  "  sshcert status\n",
                  "sshcert"};
@@ -167,7 +213,8 @@ int run(int argc, char** argv) {
                                "ship FILE (a KRL from ssh-keygen -k, or a list of public keys) and set RevokedKeys")
         ->type_name("FILE");
     cloud_init_cmd->add_option("--format", cloud_init.format,
-                               "yaml (default); json; mime (multipart, to combine with other user data parts); base64 (of the "
+                               "yaml (default); json (JSON from its first byte, for tools that build user data; as user data itself it needs "
+                               "a #cloud-config line first); mime (multipart, to combine with other user data parts); base64 (of the "
                                "YAML, for APIs that take base64 user data; fails past EC2's 16 KiB limit)")
         ->type_name("FORMAT");
     cloud_init_cmd->footer("The CA keys come from Vault's unauthenticated <mount>/public_key through sshcertd, or from --ca-key-file.\n"
@@ -211,7 +258,35 @@ int run(int argc, char** argv) {
     auto* setup_cmd = app.add_subcommand("setup", "enable and start sshcertd's systemd user units; install the ssh_config blocks "
                                                   "(ssh-config --install)");
 
+    DoctorOptions doctor;
+    auto* doctor_cmd = app.add_subcommand("doctor", "check each link from the config to the server and name the first broken one, "
+                                                    "with what to do: sshcert doctor [[user@]host]");
+    doctor_cmd->add_option("host", doctor.host, "the host as typed for ssh; without it only the daemon, the Vaults and the logins")
+        ->type_name("[USER@]HOST");
+    doctor_cmd->add_option("--user", doctor.user, "the remote user (default: the one ssh would use, from ssh -G)")->type_name("USER");
+    doctor_cmd->add_flag("--json", doctor.json, "an array of {check, status, detail, fix} for scripts");
+    doctor_cmd->footer("Checks, in order: config, socket-dir, daemon, then with a host ssh (ssh -G), then vault and clock (the\n"
+                       "host's profile's Vault, or every Vault), login, profile, certificate (an ensure: Vault's answer for the\n"
+                       "principal), extensions, agent, identities (against sshd's MaxAuthTries of 6), plain-ssh, host-ca.\n"
+                       "Each prints ok, warn or FAIL; the first FAIL ends the run. Exits 1 when a check failed.\n\n"
+                       "Example:\n"
+                       "  sshcert doctor ubuntu@web-1.prod.example.com");
+
+    std::optional<std::string> profiles_host;
+    auto* profiles_cmd = app.add_subcommand("profiles", "list the profiles of the config; with --host, which one a host maps to and why");
+    profiles_cmd->add_option("--host", profiles_host, "the host as typed for ssh (exits 1 when no profile matches it)")->type_name("HOST");
+
+    auto* reload_cmd = app.add_subcommand("reload", "have sshcertd re-read its config (profiles, Vaults, [agent]), as SIGHUP does");
+
+    std::string help_topic;
+    auto* help_cmd = app.add_subcommand("help", "print the help of a command: sshcert help [COMMAND]");
+    help_cmd->add_option("command", help_topic, "a command's name")->type_name("COMMAND");
+
     app.require_subcommand(show_version ? 0 : 1);
+    if (auto unknown = unknown_command(app, argc, argv)) {
+        std::cerr << *unknown;
+        return 1;
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -227,6 +302,7 @@ int run(int argc, char** argv) {
     }
 
     if (*completion_cmd) return cmd_completion(app, completion_shell);
+    if (*help_cmd) return print_help(app, help_topic);
 
     auto getenv = [](const char* n) { return std::getenv(n); };
     Context ctx{getenv, config_path, ControlClient(config::runtime_dir(getenv), daemon_start_command(getenv, systemd_booted()))};
@@ -245,6 +321,9 @@ int run(int argc, char** argv) {
     if (*ensure_cmd) return cmd_ensure(ctx, ensure);
     if (*exec_cmd) return cmd_exec(ctx, exec);
     if (*ssh_config_cmd) return cmd_ssh_config(ctx, ssh_config_install);
+    if (*doctor_cmd) return cmd_doctor(ctx, doctor);
+    if (*profiles_cmd) return cmd_profiles(ctx, profiles_host);
+    if (*reload_cmd) return cmd_reload(ctx);
     if (*ssh_cmd) {
         auto opts = split_ssh_options(ssh_cmd->remaining());
         if (!opts) return fail(opts.error());

@@ -229,7 +229,9 @@ Result<UserData> generate(const Inputs& in) {
     switch (in.format) {
         case Format::Yaml: return UserData{yaml, yaml.size()};
         case Format::Json: {
-            std::string json = header + doc.dump(2, ' ', true) + "\n";
+            // JSON from the first byte, for the tools that build user data from it (jsonencode, an API
+            // field); as user data itself it needs the #cloud-config line, or the text/cloud-config type, first.
+            std::string json = doc.dump(2, ' ', true) + "\n";
             return UserData{json, json.size()};
         }
         case Format::Mime: {

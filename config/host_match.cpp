@@ -30,16 +30,18 @@ bool match_pattern(std::string_view pattern, std::string_view host) {
     return p == pattern.size();
 }
 
-bool match_host(const std::vector<std::string>& patterns, std::string_view host) {
-    bool matched = false;
+MatchExplanation explain_match(const std::vector<std::string>& patterns, std::string_view host) {
+    MatchExplanation positive;
     for (const auto& pattern : patterns) {
         if (!pattern.empty() && pattern[0] == '!') {
-            if (match_pattern(std::string_view(pattern).substr(1), host)) return false;
-        } else if (match_pattern(pattern, host)) {
-            matched = true;
+            if (match_pattern(std::string_view(pattern).substr(1), host)) return {false, pattern};
+        } else if (!positive.matched && match_pattern(pattern, host)) {
+            positive = {true, pattern};
         }
     }
-    return matched;
+    return positive;
 }
+
+bool match_host(const std::vector<std::string>& patterns, std::string_view host) { return explain_match(patterns, host).matched; }
 
 }  // namespace sshcert::config

@@ -12,6 +12,16 @@ namespace sshcert::config {
 /// Wildcard match of one pattern (no negation) against a host name.
 bool match_pattern(std::string_view pattern, std::string_view host);
 
+/// Which pattern decided whether a host matches a list.
+struct MatchExplanation {
+    bool matched = false;
+    /// The first positive pattern that matched, or the negated one ("!x") that excluded the
+    /// host; empty when no pattern matched at all.
+    std::string pattern;
+};
+/// Matches as match_host does and says which pattern decided it.
+MatchExplanation explain_match(const std::vector<std::string>& patterns, std::string_view host);
+
 /// True when a positive pattern matches and no negated pattern does.
 bool match_host(const std::vector<std::string>& patterns, std::string_view host);
 

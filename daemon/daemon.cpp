@@ -147,14 +147,18 @@ Status Daemon::reload() {
     }
     auto fresh = config::load(options_.config_path, [](const char* n) { return std::getenv(n); });
     if (!fresh) return fail(fresh.error());
+    if (auto up = expand_home(fresh->agent.upstream_agent); !up.empty() && up == config::agent_socket_path(options_.runtime_dir))
+        return fail({Errc::InvalidArgument, "[agent] upstream_agent points at sshcertd's own socket " + up +
+                                                "; set it to the agent you used before sshcertd (your old SSH_AUTH_SOCK)"});
 
     config::Config old = std::exchange(config_, std::move(*fresh));
     sync_sessions(old);
     sync_login_store();
     for (auto& [name, s] : sessions_) s->tokens().restore();  // a new session takes up the login kept for its Vault
     sync_profile_sockets();
-    agent_.set_upstream(expand_home(config_.agent.upstream_agent));
-    log::info("configuration reloaded: ", config_.profiles.size(), " profile(s)");
+    auto upstream = expand_home(config_.agent.upstream_agent);
+    agent_.set_upstream(upstream);
+    log::info("configuration reloaded: ", config_.profiles.size(), " profile(s)", upstream.empty() ? "" : ", upstream agent " + upstream);
     systemd::notify("READY=1");
     publish_status();
     return ok_status();

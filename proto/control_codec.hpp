@@ -28,6 +28,7 @@ inline constexpr const char* kEnsure = "ensure";
 inline constexpr const char* kLogout = "logout";
 inline constexpr const char* kCaKeys = "ca-keys";
 inline constexpr const char* kReload = "reload";
+inline constexpr const char* kVaultHealth = "vault-health";
 }  // namespace op
 
 /// A request: op plus its arguments, all in one object.

@@ -126,4 +126,18 @@ int cmd_completion(CLI::App& app, const std::string& shell);
 
 int cmd_setup(const Context& ctx);
 
+struct DoctorOptions {
+    std::optional<std::string> host;  ///< [user@]host as given to ssh; without it only the daemon, Vaults and logins
+    std::optional<std::string> user;  ///< the remote user, instead of ssh's (ssh -G)
+    bool json = false;
+};
+/// Checks each link from the config to the server's trust; exits 1 when one is broken.
+int cmd_doctor(const Context& ctx, const DoctorOptions& opts);
+
+/// Lists the profiles; with `host`, which one it maps to and why (exits 1 when none does).
+int cmd_profiles(const Context& ctx, const std::optional<std::string>& host);
+
+/// Has sshcertd re-read its config (profiles, Vaults, [agent]).
+int cmd_reload(const Context& ctx);
+
 }  // namespace sshcert::client

@@ -11,7 +11,8 @@ ControlService::ControlService(ControlContext context)
       ops_{{control::op::kStatus, ops::status},   {control::op::kLogin, ops::login},
            {control::op::kLoginContinue, ops::login_continue},
            {control::op::kEnsure, ops::ensure},   {control::op::kLogout, ops::logout},
-           {control::op::kCaKeys, ops::ca_keys},  {control::op::kReload, ops::reload}} {}
+           {control::op::kCaKeys, ops::ca_keys},  {control::op::kReload, ops::reload},
+           {control::op::kVaultHealth, ops::vault_health}} {}
 
 void ControlService::handle(const control::Json& request, ControlReply reply) {
     control::FieldReader f(request);

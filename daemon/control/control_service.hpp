@@ -53,6 +53,7 @@ void ensure(ControlContext&, const control::Json&, ControlReply);
 void logout(ControlContext&, const control::Json&, ControlReply);
 void ca_keys(ControlContext&, const control::Json&, ControlReply);
 void reload(ControlContext&, const control::Json&, ControlReply);
+void vault_health(ControlContext&, const control::Json&, ControlReply);
 /// Replies to a login step as login and login-continue do: the token summary, or {"challenge": ...}.
 TokenKeeper::LoginDone login_reply(VaultSession& session, ControlReply reply);
 /// A Vault a request acts on, and its session.

@@ -54,8 +54,10 @@ exit $ret
 
 def cloud_config_of(fmt, text):
     """The #cloud-config document inside one output format."""
-    if fmt in ("yaml", "json"):
+    if fmt == "yaml":
         return text
+    if fmt == "json":
+        return "#cloud-config\n" + text  # as user data, JSON (a subset of YAML) needs the line first
     if fmt == "base64":
         return base64.b64decode(text.strip(), validate=True).decode()
     message = email.message_from_string(text)
@@ -187,6 +189,14 @@ class CloudInit(unittest.TestCase):
             self.assertEqual(documents[style, "base64"], documents[style, "yaml"])
         keys_file = parse(documents["files", "yaml"])["write_files"][0]["content"]
         self.assertEqual(keys_file.splitlines()[1:], [self.ca_key, self.new_ca_key + " new CA"])
+
+    def test_json_format_is_json_from_its_first_byte(self):
+        for style in STYLES:
+            text = self.user_data("--style", style, "--format", "json", "--principals", f"{LOGIN_USER}=ops")
+            with self.subTest(style=style):
+                doc = json.loads(text)  # no #cloud-config line, no comment: a JSON parser takes it whole
+                self.assertEqual(doc["write_files"][0]["path"], "/etc/ssh/trusted_user_ca_keys")
+                self.assertIn(self.ca_key, doc["write_files"][0]["content"])
 
     @unittest.skipIf(yaml is None, NEEDS_CLOUD_INIT)
     def test_the_mime_part_adds_to_other_parts_instead_of_replacing_them(self):

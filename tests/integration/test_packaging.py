@@ -137,8 +137,9 @@ complete_line sshcert ssh-config --in
             r = run("zsh", "-f", driver, COMPLETIONS, line)
             self.assertEqual(r.returncode, 0, r.stderr)
             return sorted(set(r.stdout.split()))
-        self.assertEqual(complete("sshcert "), ["ca", "cloud-init", "completion", "ensure", "exec", "known-hosts", "login", "logout", "setup", "ssh",
-                                                "ssh-config", "status", "version"])
+        self.assertEqual(complete("sshcert "), ["ca", "cloud-init", "completion", "doctor", "ensure", "exec", "help", "known-hosts", "login",
+                                                "logout", "profiles", "reload", "setup", "ssh", "ssh-config", "status", "version"])
+        self.assertEqual(complete("sshcert doctor --"), ["--help", "--json", "--user"])
         self.assertEqual(complete("sshcert login --method "), ["ldap", "token", "userpass"])
         self.assertEqual(complete("sshcert ssh -o StrictHostK"), ["StrictHostKeyChecking"])
         self.assertEqual(complete("sshcert exec -- ssh -o StrictHostK"), ["StrictHostKeyChecking"])

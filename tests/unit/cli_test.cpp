@@ -38,7 +38,7 @@ TEST_CASE("completion: bash completes every verb, each verb's options, and the c
     auto [rc, script] = run_cli({"completion", "bash"});
     REQUIRE(rc == 0);
     CHECK(script.find("complete -F _sshcert sshcert") != std::string::npos);
-    CHECK(script.find("'-h --help -c --config --version login status logout ssh ensure exec ssh-config cloud-init ca known-hosts version completion setup'") !=
+    CHECK(script.find("'-h --help -c --config --version login status logout ssh ensure exec ssh-config cloud-init ca known-hosts version completion setup doctor profiles reload help'") !=
           std::string::npos);
     CHECK(script.find("-m|--method) COMPREPLY=($(compgen -W 'token userpass ldap' -- \"$cur\")); return ;;") != std::string::npos);
     CHECK(script.find("-c|--config) _filedir; return ;;") != std::string::npos);
@@ -54,7 +54,7 @@ TEST_CASE("completion: zsh describes every verb and completes option values") {
     REQUIRE(rc == 0);
     CHECK(script.starts_with("#compdef sshcert\n"));
     for (const char* verb : {"login", "status", "logout", "ssh", "ensure", "exec", "ssh-config", "cloud-init", "ca", "known-hosts", "version", "completion",
-                             "setup"})
+                             "setup", "doctor", "profiles", "reload", "help"})
         CHECK_MESSAGE(script.find(std::string("                '") + verb + ":") != std::string::npos, verb);
     CHECK(script.find("{-m+,--method=}") != std::string::npos);
     CHECK(script.find(":method:(token userpass ldap)'") != std::string::npos);
@@ -78,4 +78,21 @@ TEST_CASE("daemon start command: the socket unit only where systemd runs and the
     CHECK(msg == "sshcertd is not running (Connection refused at /run/user/1/sshcert/control.sock). Start it with "
                  "`systemctl --user start sshcertd.socket sshcertd-control.socket`, or run `sshcert setup` once to have it start at every login");
     CHECK(daemon_not_running_message("/s", "x", "sshcertd &").ends_with("Start it with `sshcertd &`"));
+}
+
+TEST_CASE("help: help CMD prints that command's help; an unknown command gets the closest one") {
+    auto [rc, text] = run_cli({"help", "status"});
+    CHECK(rc == 0);
+    CHECK(text.find("show the Vault login and the certificates held") != std::string::npos);
+    CHECK(text.find("Usage: sshcert status [OPTIONS]") != std::string::npos);  // as `sshcert status --help` says it
+    CHECK(text.find("--json") != std::string::npos);
+    std::ostringstream err;
+    auto* old = std::cerr.rdbuf(err.rdbuf());
+    int unknown_rc = run_cli({"stauts"}).first;
+    int help_rc = run_cli({"help", "relaod"}).first;
+    std::cerr.rdbuf(old);
+    CHECK(unknown_rc == 1);
+    CHECK(help_rc == 1);
+    CHECK(err.str() == "sshcert: unknown command 'stauts'. Did you mean 'status'?\nRun `sshcert --help` for the list of commands.\n"
+                       "sshcert: unknown command 'relaod'. Did you mean 'reload'?\nRun `sshcert --help` for the list of commands.\n");
 }

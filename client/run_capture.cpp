@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "run_capture.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace sshcert::client {
+
+namespace {
+
+/// Output past this is not what a config dump looks like; reading stops there.
+constexpr std::size_t kMaxCapturedBytes = 4 << 20;
+
+void close_fd(int& fd) {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+}
+
+}  // namespace
+
+Result<Captured> run_capture(const std::vector<std::string>& argv) {
+    if (argv.empty()) return Error{Errc::InvalidArgument, "no program to run"};
+    int out[2], err[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) return Error{Errc::Internal, std::string("pipe: ") + std::strerror(errno)};
+    if (::pipe2(err, O_CLOEXEC) != 0) {
+        ::close(out[0]);
+        ::close(out[1]);
+        return Error{Errc::Internal, std::string("pipe: ") + std::strerror(errno)};
+    }
+    // Built before fork: the child only calls async-signal-safe functions.
+    std::vector<std::string> args = argv;
+    std::vector<char*> cargv;
+    for (auto& s : args) cargv.push_back(s.data());
+    cargv.push_back(nullptr);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null < 0 || ::dup2(null, STDIN_FILENO) < 0 || ::dup2(out[1], STDOUT_FILENO) < 0 || ::dup2(err[1], STDERR_FILENO) < 0)
+            ::_exit(126);
+        ::execvp(cargv[0], cargv.data());
+        ::_exit(127);
+    }
+    ::close(out[1]);
+    ::close(err[1]);
+    if (pid < 0) {
+        ::close(out[0]);
+        ::close(err[0]);
+        return Error{Errc::Internal, std::string("fork: ") + std::strerror(errno)};
+    }
+    Captured c;
+    int fds[2] = {out[0], err[0]};
+    std::string* sinks[2] = {&c.out, &c.err};
+    while (fds[0] >= 0 || fds[1] >= 0) {
+        pollfd p[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
+        if (::poll(p, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i] < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            char buf[4096];
+            ssize_t n = ::read(fds[i], buf, sizeof buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0 || sinks[i]->size() > kMaxCapturedBytes) close_fd(fds[i]);
+            else sinks[i]->append(buf, static_cast<std::size_t>(n));
+        }
+    }
+    close_fd(fds[0]);
+    close_fd(fds[1]);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    c.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+    if (c.exit_status == 127 && c.out.empty() && c.err.empty())
+        return Error{Errc::NotFound, "cannot run " + argv[0] + " (is it installed and in PATH?)"};
+    return c;
+}
+
+}  // namespace sshcert::client
