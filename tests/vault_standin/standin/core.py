@@ -17,13 +17,15 @@ from .gocompat import multierror
 from .identity import IdentityBackend, IdentityStore
 from .ldap import LdapBackend
 from .login_mfa import MFA_WARNING, LoginMfa
+from .oidc import OidcBackend, OidcProvider
 from .ssh_engine import SshBackend
 from .sys_backend import SysBackend, new_mount_entry
 from .tokens import PERMISSION_DENIED, TokenBackend, TokenStore
 from .userpass import UserpassBackend
 
 _SECRET_ENGINES = {"ssh": SshBackend}
-_AUTH_METHODS = {"userpass": UserpassBackend, "ldap": LdapBackend}
+_AUTH_METHODS = {"userpass": UserpassBackend, "ldap": LdapBackend, "oidc": OidcBackend,
+                 "jwt": OidcBackend}
 
 
 class Clock:
@@ -73,6 +75,9 @@ class Core:
         self.tokens = TokenStore(self, root_token)
         self.identity = IdentityStore(self)
         self.login_mfa = LoginMfa(self)
+        self.oidc_provider = OidcProvider(clock)
+        # The stand-in's own URL (set once it listens): its identity provider's page is there.
+        self.address = "http://127.0.0.1"
         self.builtin_mounts = {
             "sys/": new_mount_entry("system", "system"),
             "identity/": new_mount_entry("identity", "identity"),

@@ -3,7 +3,7 @@
 Enabling and disabling secrets engines (sys/mounts) and auth methods
 (sys/auth), ACL policies (sys/policies/acl and the older sys/policy), and the
 second step of a login subject to MFA (sys/mfa/validate, login_mfa.py).
-Only "ssh" secrets engines and "userpass" and "ldap" auth methods can be enabled.
+Only "ssh" secrets engines and "userpass", "ldap" and "oidc"/"jwt" auth methods can be enabled.
 """
 
 import uuid
@@ -13,10 +13,12 @@ from .acl import DEFAULT_POLICY, PolicyError, parse_policy
 from .framework import (DELETE, LIST, READ, UPDATE, Backend, ErrorResponse, Path, Response)
 from .gocompat import Base64Error, go_base64_decode, parse_duration_seconds
 from .ldap import new_ldap_entry
+from .oidc import new_oidc_entry
 
 PROTECTED_MOUNTS = ("audit/", "auth/", "sys/", "cubbyhole/", "identity/")
 # What a new mount entry of each auth method type holds besides the common fields.
-_AUTH_ENTRIES = {"userpass": lambda: {"users": {}, "lockouts": {}}, "ldap": new_ldap_entry}
+_AUTH_ENTRIES = {"userpass": lambda: {"users": {}, "lockouts": {}}, "ldap": new_ldap_entry,
+                 "oidc": new_oidc_entry, "jwt": new_oidc_entry}
 BUILTIN_POLICIES = ("default", "root")
 VERSION = "1.21.1"
 
