@@ -126,7 +126,7 @@ complete_line sshcert ssh-config --in
 """
         r = run("bash", "-c", script)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout.splitlines(), ["login logout", "token userpass ldap", "-h --help bash zsh",
+        self.assertEqual(r.stdout.splitlines(), ["login logout", "token userpass ldap oidc", "-h --help bash zsh",
                                                  "StrictHostKeyChecking=", "StrictHostKeyChecking=", "--install"])
 
     @unittest.skipUnless(shutil.which("zsh"), "needs zsh")
