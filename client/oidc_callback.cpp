@@ -21,7 +21,8 @@ namespace sshcert::client {
 namespace {
 
 constexpr std::size_t kMaxRequestHead = 16 * 1024;  ///< a callback URL with a long code fits easily
-constexpr auto kReadPatience = std::chrono::seconds(10);
+/// A browser may open a connection it sends nothing on (a preconnect): give up on it soon.
+constexpr auto kReadPatience = std::chrono::seconds(3);
 
 void write_all(int fd, std::string_view data) {
     while (!data.empty()) {

@@ -139,7 +139,7 @@ complete_line sshcert ssh-config --in
             return sorted(set(r.stdout.split()))
         self.assertEqual(complete("sshcert "), ["ca", "cloud-init", "completion", "ensure", "exec", "login", "logout", "setup", "ssh",
                                                 "ssh-config", "status", "version"])
-        self.assertEqual(complete("sshcert login --method "), ["ldap", "token", "userpass"])
+        self.assertEqual(complete("sshcert login --method "), ["ldap", "oidc", "token", "userpass"])
         self.assertEqual(complete("sshcert ssh -o StrictHostK"), ["StrictHostKeyChecking"])
         self.assertEqual(complete("sshcert exec -- ssh -o StrictHostK"), ["StrictHostKeyChecking"])
 

@@ -122,6 +122,15 @@ TEST_CASE("oidc config: the redirect_uri is the callback host and port, the port
     REQUIRE(c);
     CHECK(c->auth.role == "dev");
     CHECK(c->auth.oidc_listen_port == 9000);
+    auto named = config::parse("[vault.corp]\naddress = \"https://vault.corp.example.com:8200\"\n[auth.corp]\nmethod = \"oidc\"\n"
+                               "role = \"eng\"\noidc_callback_port = 8400\n",
+                               "config.toml");
+    REQUIRE(named);
+    const config::AuthSettings* corp = named->find_auth("corp");
+    REQUIRE(corp);
+    CHECK(corp->method == "oidc");
+    CHECK(corp->role == "eng");
+    CHECK(corp->oidc_redirect_uri() == "http://localhost:8400/oidc/callback");
     auto bad = config::parse("[auth]\noidc_listen_port = 70000\n", "config.toml");
     REQUIRE_FALSE(bad);
     CHECK(bad.error().message.find("config.toml:2: [auth] oidc_listen_port must be a TCP port number") == 0);
