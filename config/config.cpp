@@ -78,6 +78,13 @@ public:
         if (d) out = *d;
         else fail(*v, key, "must be a duration such as \"30m\", \"8h\" or a number of seconds");
     }
+    void port(const char* key, int& out, int lowest) {
+        auto* v = get(key);
+        if (!v) return;
+        auto i = v->value<std::int64_t>();
+        if (v->is_integer() && i && *i >= lowest && *i <= 65535) out = static_cast<int>(*i);
+        else fail(*v, key, "must be a TCP port number, " + std::to_string(lowest) + " to 65535");
+    }
     void key_type(const char* key, KeyType& out) {
         std::string s;
         string(key, s);
@@ -106,7 +113,7 @@ private:
         known_.insert(key);
         return error_ ? nullptr : table_.get(key);
     }
-    void fail(const toml::node& node, const char* key, const char* what) {
+    void fail(const toml::node& node, const char* key, const std::string& what) {
         fail_at(node.source(), section_ + " " + key + " " + what);
     }
     std::string where(const toml::source_region& src) const {
@@ -187,9 +194,21 @@ std::optional<Error> read_auth(const toml::table& t, const std::string& section,
     r.string("username", a.username);
     r.duration("mfa_timeout", a.mfa_timeout);
     r.boolean("persist_login", a.persist_login);
+    r.string("role", a.role);
+    r.string("oidc_listen_address", a.oidc_listen_address);
+    r.port("oidc_listen_port", a.oidc_listen_port, 1);
+    r.string("oidc_callback_host", a.oidc_callback_host);
+    r.port("oidc_callback_port", a.oidc_callback_port, 0);
     r.reject_unknown();
-    if (!r.error() && a.method != "token" && a.method != "userpass" && a.method != "ldap")
-        r.fail_at(t.get("method")->source(), section + " method must be \"token\", \"userpass\" or \"ldap\"");
+    if (!r.error() && a.method != "token" && a.method != "userpass" && a.method != "ldap" && a.method != "oidc")
+        r.fail_at(t.get("method")->source(), section + " method must be \"token\", \"userpass\", \"ldap\" or \"oidc\"");
+    if (!r.error() && a.oidc_listen_address.empty())
+        r.fail_at(t.get("oidc_listen_address")->source(),
+                  section + " oidc_listen_address must be an address to listen on, e.g. \"127.0.0.1\"");
+    if (!r.error() && (a.oidc_callback_host.empty() ||
+                       a.oidc_callback_host.find_first_of("/?#@ ") != std::string::npos))
+        r.fail_at(t.get("oidc_callback_host")->source(),
+                  section + " oidc_callback_host must be a host name such as \"localhost\"");
     if (!r.error() && (a.mfa_timeout.count() < 1 || a.mfa_timeout.count() > 300))
         r.fail_at(t.get("mfa_timeout")->source(),
                   section + " mfa_timeout must be between 1s and 5m (Vault forgets a login waiting for MFA after 5 minutes)");
@@ -256,6 +275,11 @@ std::optional<KeyType> key_type_from_string(std::string_view s) {
     for (const auto& [k, name] : kKeyTypes)
         if (name == s) return k;
     return std::nullopt;
+}
+
+std::string AuthSettings::oidc_redirect_uri() const {
+    int port = oidc_callback_port ? oidc_callback_port : oidc_listen_port;
+    return "http://" + oidc_callback_host + ":" + std::to_string(port) + "/oidc/callback";
 }
 
 const Profile* Config::find_profile(std::string_view name) const {

@@ -32,7 +32,7 @@ struct VaultSettings {
 };
 
 struct AuthSettings {
-    std::string method = "token";  ///< default for `sshcert login`: token, userpass or ldap
+    std::string method = "token";  ///< default for `sshcert login`: token, userpass, ldap or oidc
     std::string mount;             ///< auth mount path; empty means the method's own name
     std::string username;          ///< default user name for password methods
     /// How long a login waits for its second factor (a passcode, a push approved); Vault itself
@@ -40,6 +40,17 @@ struct AuthSettings {
     std::chrono::seconds mfa_timeout{300};
     /// Keep the login in the kernel keyring, so it outlives a restart of sshcertd.
     bool persist_login = true;
+    std::string role;  ///< the Vault role of an oidc login; empty: the mount's default_role
+    /// Where `sshcert login --method oidc` listens for the browser coming back (the Vault CLI's
+    /// listenaddress and port), and the callback host and port Vault is told (its callbackhost and
+    /// callbackport; 0: the listen port), which the role's allowed_redirect_uris must list.
+    std::string oidc_listen_address = "127.0.0.1";
+    int oidc_listen_port = 8250;
+    std::string oidc_callback_host = "localhost";
+    int oidc_callback_port = 0;
+
+    /// http://<oidc_callback_host>:<port>/oidc/callback, as the Vault CLI builds it.
+    std::string oidc_redirect_uri() const;
 };
 
 /// The name of the Vault in [vault] and [auth]; [vault.<name>] tables name the others.

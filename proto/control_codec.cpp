@@ -152,6 +152,8 @@ Json to_json(const LoginChallenge& c) {
     Json j{{"id", c.id},         {"kind", c.kind},     {"factor", c.factor},
            {"factor_name", c.factor_name}, {"prompt", c.prompt}, {"expires_in_seconds", c.expires_in_seconds}};
     if (!c.retry_error.empty()) j["retry_error"] = c.retry_error;
+    if (!c.url.empty()) j["url"] = c.url;
+    if (!c.redirect_uri.empty()) j["redirect_uri"] = c.redirect_uri;
     return j;
 }
 
@@ -163,7 +165,9 @@ Result<LoginChallenge> login_challenge_from_json(const Json& j) {
                      .factor_name = f.string("factor_name"),
                      .prompt = f.string("prompt"),
                      .expires_in_seconds = f.integer("expires_in_seconds"),
-                     .retry_error = f.optional_string("retry_error").value_or("")};
+                     .retry_error = f.optional_string("retry_error").value_or(""),
+                     .url = f.optional_string("url").value_or(""),
+                     .redirect_uri = f.optional_string("redirect_uri").value_or("")};
     if (f.error()) return *f.error();
     return c;
 }

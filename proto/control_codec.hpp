@@ -101,18 +101,22 @@ Result<TokenSummary> token_summary_from_json(const Json& j);
 namespace challenge_kind {
 inline constexpr const char* kPasscode = "mfa_passcode";  ///< type a one-time code (TOTP, Duo passcode)
 inline constexpr const char* kPush = "mfa_push";          ///< approve elsewhere (a phone); answer "" at once and wait
+/// Sign in at `url` in a browser, which ends on `redirect_uri`; answer with that callback URL (or its query).
+inline constexpr const char* kOidcBrowser = "oidc_browser";
 }  // namespace challenge_kind
 
 /// A login that needs an answer from the person before it can go on (`login` and
 /// `login-continue` reply with one instead of a token). The daemon keeps it until it expires.
 struct LoginChallenge {
     std::string id;            ///< opaque; names the pending login in login-continue
-    std::string kind;          ///< challenge_kind::kPasscode or kPush
-    std::string factor;        ///< Vault's MFA method type: totp, duo, okta, pingid
+    std::string kind;          ///< challenge_kind::kPasscode, kPush or kOidcBrowser
+    std::string factor;        ///< Vault's MFA method type: totp, duo, okta, pingid; "oidc" for kOidcBrowser
     std::string factor_name;   ///< the Vault admin's name for the method; may be empty
     std::string prompt;        ///< what to ask or tell the person
     std::int64_t expires_in_seconds = 0;  ///< the pending login is forgotten after this
     std::string retry_error;   ///< why the last answer failed; empty on the first asking
+    std::string url;           ///< kOidcBrowser: the identity provider's page to open; else empty
+    std::string redirect_uri;  ///< kOidcBrowser: where the browser ends (the client's listener); else empty
 };
 Json to_json(const LoginChallenge& c);
 Result<LoginChallenge> login_challenge_from_json(const Json& j);

@@ -32,12 +32,14 @@ int fail(const Error& e);
 int exit_status(Errc code);
 
 struct LoginOptions {
-    std::string method;       ///< token | userpass | ldap; default from [auth] method
+    std::string method;       ///< token | userpass | ldap | oidc; default from [auth] method
     std::string mount;        ///< auth mount; default from [auth] mount
     std::string username;     ///< userpass and ldap user; default from [auth] username, then $USER
     bool token_stdin = false;
     bool password_stdin = false;
     std::optional<std::string> mfa_passcode;  ///< answers Vault's first MFA passcode question instead of a prompt
+    std::string role;         ///< oidc: the Vault role; default from [auth] role, else the mount's default_role
+    bool no_browser = false;  ///< oidc: print the URL and read the callback address pasted on stdin
     bool report_on_stderr = false;  ///< when logging in on the way to something else (sshcert ssh)
     std::optional<std::string> vault;  ///< a [vault.<name>]; default: the default Vault, or VAULT_ADDR's
 };

@@ -2,7 +2,10 @@
 // sshcert login: hands credentials to the daemon, which logs in to Vault and
 // keeps the token in memory only. When Vault asks for a second factor the
 // daemon replies with a challenge; we ask the person (or take --mfa-passcode)
-// and answer with login-continue until the login gives a token or fails.
+// and answer with login-continue until the login gives a token or fails. An
+// OIDC login's challenge is a sign-in in the browser: we open it, take the
+// browser's callback on our loopback listener (oidc_callback.hpp), or the
+// address pasted with --no-browser, and pass it on.
 #include <pwd.h>
 #include <unistd.h>
 
@@ -11,6 +14,7 @@
 
 #include "commands.hpp"
 #include "format.hpp"
+#include "oidc_callback.hpp"
 #include "prompt.hpp"
 #include "vault_token_source.hpp"
 
@@ -18,6 +22,7 @@ namespace sshcert::client {
 
 namespace {
 
+using control::challenge_kind::kOidcBrowser;
 using control::challenge_kind::kPasscode;
 using control::challenge_kind::kPush;
 
@@ -78,14 +83,48 @@ control::Json continue_request(const Context& ctx, const LoginOptions& opts, con
     return control::make_request(control::op::kLoginContinue, std::move(args));
 }
 
+/// The browser sign-in: the callback's query from `listener`, or, without one, the address pasted on
+/// stdin; sent with login-continue. The browser is told how it ended.
+Result<control::Json> sign_in_with_browser(const Context& ctx, const LoginOptions& opts, const control::LoginChallenge& c,
+                                           OidcCallbackListener* listener) {
+    if (c.url.empty()) return Error{Errc::InvalidMessage, "sshcertd sent an OIDC sign-in without its URL"};
+    Result<std::string> answer = std::string();
+    if (listener) {
+        std::cerr << "Complete the login in your browser (" << format_duration(c.expires_in_seconds)
+                  << " left). If it does not open, visit:\n\n    " << c.url << "\n\n";
+        if (!open_browser(c.url, ctx.getenv)) std::cerr << "sshcert: could not start a browser; open the address above\n";
+        answer = listener->wait(std::chrono::steady_clock::now() + std::chrono::seconds(c.expires_in_seconds));
+    } else {
+        std::cerr << "Open this address in a browser, on any machine (" << format_duration(c.expires_in_seconds)
+                  << " left):\n\n    " << c.url << "\n\n"
+                  << "Once you have signed in, the browser goes to " << c.redirect_uri
+                  << "?..., which may fail to load there.\nCopy that whole address from its address bar and paste it here: "
+                  << std::flush;
+        answer = read_pasted_callback();
+    }
+    if (!answer) return answer.error();
+    auto message = continue_request(ctx, opts, c.id, *answer);
+    wipe(answer->data(), answer->size());
+    auto reply = send_secret(ctx, std::move(message), "answer");
+    if (listener) {
+        if (!reply) listener->answer(false, reply.error().message);
+        else if (reply->contains("challenge")) listener->answer(true, "Vault asks for a second factor: see the terminal.");
+        else listener->answer(true, "sshcert is logged in to Vault.");
+    }
+    return reply;
+}
+
 /// Answers challenges until the reply is the token's summary, or an error.
-Result<control::Json> converse(const Context& ctx, const LoginOptions& opts, Result<control::Json> reply) {
+Result<control::Json> converse(const Context& ctx, const LoginOptions& opts, Result<control::Json> reply,
+                               OidcCallbackListener* listener) {
     bool given_used = false;
     while (reply && reply->contains("challenge")) {
         auto c = control::login_challenge_from_json((*reply)["challenge"]);
         if (!c) return c.error();
         if (c->kind == kPush) {
             reply = wait_for_push(ctx, *c, continue_request(ctx, opts, c->id, ""));
+        } else if (c->kind == kOidcBrowser) {
+            reply = sign_in_with_browser(ctx, opts, *c, listener);
         } else if (c->kind == kPasscode) {
             auto code = passcode_for(*c, opts, given_used);
             if (!code) return code.error();
@@ -128,7 +167,17 @@ int cmd_login(const Context& ctx, const LoginOptions& opts) {
     add_vault_choice(ctx, request, opts.vault);
     if (!mount.empty()) request["mount"] = mount;
     Result<std::string> secret = std::string();
-    if (method == "token") {
+    std::optional<OidcCallbackListener> listener;
+    if (method == "oidc") {
+        std::string role = !opts.role.empty() ? opts.role : auth->role;
+        if (!role.empty()) request["role"] = role;
+        // Before Vault is asked anything: a port in use fails the login at once.
+        if (!opts.no_browser) {
+            auto l = OidcCallbackListener::open(auth->oidc_listen_address, auth->oidc_listen_port);
+            if (!l) return fail(l.error());
+            listener.emplace(std::move(*l));
+        }
+    } else if (method == "token") {
         secret = find_vault_token(ctx.getenv, opts.token_stdin);
     } else if (method == "userpass" || method == "ldap") {
         std::string user = !opts.username.empty() ? opts.username
@@ -138,13 +187,14 @@ int cmd_login(const Context& ctx, const LoginOptions& opts) {
         secret = opts.password_stdin ? read_secret_line_from_stdin("password")
                                      : prompt_secret("Vault password for " + user + " (" + (mount.empty() ? method : mount) + "): ");
     } else {
-        return fail({Errc::InvalidArgument, "unknown login method '" + method + "' (use token, userpass or ldap)"});
+        return fail({Errc::InvalidArgument, "unknown login method '" + method + "' (use token, userpass, ldap or oidc)"});
     }
     if (!secret) return fail(secret.error());
     request["secret"] = *secret;
     wipe(secret->data(), secret->size());
 
-    auto reply = converse(ctx, opts, send_secret(ctx, control::make_request(control::op::kLogin, std::move(request)), "secret"));
+    auto reply = converse(ctx, opts, send_secret(ctx, control::make_request(control::op::kLogin, std::move(request)), "secret"),
+                          listener ? &*listener : nullptr);
     if (!reply) return fail(reply.error());
     auto token = control::token_summary_from_json(*reply);
     if (!token) return fail(token.error());

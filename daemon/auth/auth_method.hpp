@@ -27,10 +27,12 @@ namespace sshcert {
 inline constexpr std::chrono::seconds kMaxChallengeLifetime{300};
 
 struct LoginRequest {
-    std::string method;    ///< "token", "userpass" or "ldap"
+    std::string method;    ///< "token", "userpass", "ldap" or "oidc"
     std::string mount;     ///< auth mount; empty for the method's default
     std::string username;  ///< for password methods
     SecretString secret;   ///< the token or password
+    std::string role;          ///< oidc: the Vault role; empty for the mount's default_role
+    std::string redirect_uri;  ///< oidc: the client's loopback callback, which the browser ends on
     /// How long the login may wait for a second factor ([auth] mfa_timeout), at most kMaxChallengeLifetime.
     std::chrono::seconds challenge_lifetime = kMaxChallengeLifetime;
 };
@@ -49,12 +51,14 @@ struct ChallengeState {
 
 /// A question for the person at the client, with what the method needs to go on.
 struct Challenge {
-    std::string kind;          ///< control::challenge_kind::kPasscode or kPush
-    std::string factor;        ///< totp, duo, okta, pingid
+    std::string kind;          ///< control::challenge_kind::kPasscode, kPush or kOidcBrowser
+    std::string factor;        ///< totp, duo, okta, pingid; oidc
     std::string factor_name;   ///< the Vault admin's name for it; may be empty
     std::string prompt;        ///< in the user's terms
     DaemonClock::time_point expires_at;  ///< the login is abandoned then, answered or not
     std::string retry_error;   ///< why the previous answer failed; empty the first time
+    std::string url;           ///< kOidcBrowser: the identity provider's page
+    std::string redirect_uri;  ///< kOidcBrowser: where that page sends the browser back to
     std::shared_ptr<ChallengeState> state;
 };
 
@@ -75,7 +79,7 @@ public:
 
 /// The method registered under `name`, or nullptr.
 const AuthMethod* find_auth_method(std::string_view name);
-/// "token, userpass, ldap": for error messages.
+/// "token, userpass, ldap, oidc": for error messages.
 std::string auth_method_names();
 
 }  // namespace sshcert

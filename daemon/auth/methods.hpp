@@ -8,4 +8,5 @@ namespace sshcert {
 const AuthMethod& token_method();
 const AuthMethod& userpass_method();
 const AuthMethod& ldap_method();
+const AuthMethod& oidc_method();
 }  // namespace sshcert

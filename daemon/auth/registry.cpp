@@ -7,8 +7,8 @@
 namespace sshcert {
 
 namespace {
-const std::array<const AuthMethod*, 3>& methods() {
-    static const std::array<const AuthMethod*, 3> all{&token_method(), &userpass_method(), &ldap_method()};
+const std::array<const AuthMethod*, 4>& methods() {
+    static const std::array<const AuthMethod*, 4> all{&token_method(), &userpass_method(), &ldap_method(), &oidc_method()};
     return all;
 }
 }  // namespace

@@ -51,6 +51,9 @@ std::string new_login_id() {
 }
 
 Error expired(const std::string& kind) {
+    if (kind == control::challenge_kind::kOidcBrowser)
+        return Error{Errc::VaultDenied,
+                     "the OIDC login expired before the browser finished; run `sshcert login --method oidc` again"};
     std::string what = kind == control::challenge_kind::kPush ? "was not approved" : "got no accepted passcode";
     return Error{Errc::VaultDenied, "the login " + what +
                                         " in time (a login waits [auth] mfa_timeout for its second factor, at most the "
@@ -66,7 +69,9 @@ control::LoginChallenge challenge_summary(const std::string& id, const Challenge
                                    .factor_name = c.factor_name,
                                    .prompt = c.prompt,
                                    .expires_in_seconds = std::max<std::int64_t>(0, left),
-                                   .retry_error = c.retry_error};
+                                   .retry_error = c.retry_error,
+                                   .url = c.url,
+                                   .redirect_uri = c.redirect_uri};
 }
 }  // namespace
 
@@ -164,7 +169,7 @@ void TokenKeeper::on_resumed(const std::string& id, std::uint64_t turn, Result<S
     auto it = pending_.find(id);
     if (it == pending_.end() || it->second->turn != turn || !it->second->answering) {
         // Abandoned (expired, pushed out, logged out) while Vault was answering. Pending logins
-        // come from password methods only, so a token here is ours, not the user's.
+        // come from Vault logins (password, OIDC), never the token method: a token here is ours.
         if (step)
             if (auto* grant = std::get_if<LoginGrant>(&*step)) revoke_abandoned(*grant);
         return;
@@ -231,7 +236,7 @@ void TokenKeeper::end_pending(const std::string& id, const Error& why) {
     if (it == pending_.end()) return;
     auto p = std::move(it->second);
     pending_.erase(it);
-    log::info("a login waiting for its second factor was abandoned: ", why.message);
+    log::info("a login waiting for an answer was abandoned: ", why.message);
     if (p->answering) p->answering(why);
 }
 

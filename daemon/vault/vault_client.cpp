@@ -8,6 +8,7 @@
 #include "log.hpp"
 #include "vault_decode.hpp"
 #include "vault_error.hpp"
+#include "vault_path.hpp"
 
 namespace sshcert {
 
@@ -15,8 +16,10 @@ using Clock = DaemonClock;  // steppable in unit tests
 
 struct VaultClient::Attempt {
     explicit Attempt(asio::io_context& io) : timer(io) {}
+    ~Attempt() { wipe(url); }
     std::string method;
-    std::string path;
+    std::string path;           ///< without the query: what messages and logs show
+    SecretString query;         ///< "?name=value&..." or empty
     SecretString token;
     bool text = false;
     SecretString body;          ///< serialized once, re-sent on every try and redirect
@@ -24,7 +27,7 @@ struct VaultClient::Attempt {
     Done done;
     Clock::time_point started = Clock::now();
     std::optional<Clock::time_point> deadline;  ///< the whole call ends by then (VaultCall::deadline)
-    std::string url;            ///< where the next request goes
+    std::string url;            ///< where the next request goes, query included (wiped)
     std::size_t first = 0;      ///< index of the address this round started at
     std::size_t tried = 0;      ///< addresses tried this round, less one
     bool on_redirect = false;   ///< `url` is a redirect's target, not a configured address
@@ -145,6 +148,28 @@ void collect_secrets(const Json& j, std::vector<SecretString>& out) {
     }
 }
 
+/// "?a=1&b=2", every name and value percent-escaped, in one buffer that never reallocates.
+SecretString query_string(const std::vector<std::pair<std::string, SecretString>>& query) {
+    std::size_t size = 0;
+    for (const auto& [name, value] : query) size += 2 + 3 * (name.size() + value.reveal().size());
+    std::string out;
+    out.reserve(size);
+    for (const auto& [name, value] : query) {
+        out += out.empty() ? '?' : '&';
+        append_escaped(name, out);
+        out += '=';
+        append_escaped(value.reveal(), out);
+    }
+    return SecretString::take(out);
+}
+
+/// <base>/v1/<path><query>, built in one buffer so no copy of the query is left behind.
+void set_request_url(std::string& url, const std::string& base, const std::string& path, const SecretString& query) {
+    wipe(url);
+    url.reserve(base.size() + 4 + path.size() + query.reveal().size());
+    url.append(base).append("/v1/").append(path).append(query.reveal());
+}
+
 void redact(std::string& text, std::string_view secret) {
     for (auto pos = text.find(secret); !secret.empty() && pos != std::string::npos; pos = text.find(secret, pos + 10))
         text.replace(pos, secret.size(), "<redacted>");
@@ -218,6 +243,9 @@ void VaultClient::call(VaultCall c, Done done) {
     a->method = std::move(c.method);
     a->path = std::move(c.path);
     while (!a->path.empty() && a->path.front() == '/') a->path.erase(0, 1);
+    a->query = query_string(c.query);
+    for (auto& [name, value] : c.query)
+        if (!value.empty()) a->sent_values.push_back(std::move(value));
     a->token = std::move(c.token);
     a->text = c.text;
     if (c.deadline.count() > 0) a->deadline = a->started + c.deadline;
@@ -237,7 +265,7 @@ void VaultClient::begin_round(const std::shared_ptr<Attempt>& a) {
     a->tried = 0;
     a->on_redirect = false;
     a->first_unreachable.reset();
-    a->url = endpoints_.at(a->first) + "/v1/" + a->path;
+    set_request_url(a->url, endpoints_.at(a->first), a->path, a->query);
     start(a);
 }
 
@@ -282,7 +310,7 @@ void VaultClient::on_unreachable(const std::shared_ptr<Attempt>& a, Error e) {
         auto next = (a->first + a->tried) % endpoints_.size();
         log::info(e.message, "; trying ", endpoints_.at(next));
         a->on_redirect = false;
-        a->url = endpoints_.at(next) + "/v1/" + a->path;
+        set_request_url(a->url, endpoints_.at(next), a->path, a->query);
         return start(a);
     }
     Error reported = *a->first_unreachable;
@@ -320,6 +348,7 @@ void VaultClient::follow_redirect(const std::shared_ptr<Attempt>& a, const HttpR
     log::debug("Vault at ", from, " is a standby; following its redirect to ", EndpointSet::origin(*target));
     a->redirected = true;
     a->on_redirect = true;
+    wipe(a->url);
     a->url = std::move(*target);
     start(a);
 }

@@ -35,6 +35,9 @@ struct VaultCall {
     std::string method = "GET";   ///< GET, POST, LIST
     std::string path;             ///< after /v1/, built with vault_path() so every segment is escaped
     std::optional<Json> body;     ///< sent as JSON; its strings are wiped once serialized, inside call()
+    /// Query parameters (name, value), escaped into the URL. Their values may be secrets (an OIDC
+    /// code): they are kept wiped, never logged, and cut from error texts like the body's.
+    std::vector<std::pair<std::string, SecretString>> query;
     SecretString token;           ///< empty: an unauthenticated call
     bool text = false;            ///< the reply body is text (public_key), not a JSON envelope
     /// Zero: each try may take [vault] timeout. Otherwise the whole call, retries included, ends this

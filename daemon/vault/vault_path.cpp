@@ -32,9 +32,14 @@ bool each_piece(std::string_view s, F piece) {
 }  // namespace
 
 std::string escape_segment(std::string_view s) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(s.size());
+    append_escaped(s, out);
+    return out;
+}
+
+void append_escaped(std::string_view s, std::string& out) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
     for (char ch : s) {
         auto c = static_cast<unsigned char>(ch);
         if (unreserved(c)) {
@@ -45,7 +50,6 @@ std::string escape_segment(std::string_view s) {
             out += kHex[c & 0xF];
         }
     }
-    return out;
 }
 
 Result<std::string> vault_path(const std::vector<PathPart>& parts) {

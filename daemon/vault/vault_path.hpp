@@ -33,5 +33,7 @@ Result<std::string> vault_path(const std::vector<PathPart>& parts);
 
 /// RFC 3986 percent-encoding of everything but unreserved characters.
 std::string escape_segment(std::string_view s);
+/// The same, appended to `out` (a caller that reserved room for a secret leaves no copy of it).
+void append_escaped(std::string_view s, std::string& out);
 
 }  // namespace sshcert

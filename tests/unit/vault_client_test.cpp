@@ -471,6 +471,22 @@ TEST_CASE("vault client: an MFA passcode and request ID echoed in an error are c
     CHECK(contains(r.error().detail, "found an invalid MFA cred: <redacted>"));
 }
 
+TEST_CASE("vault client: query parameters are escaped into the URL, kept out of the path, and cut from echoing errors") {
+    Harness h;
+    h.fake->push(vault_error(400, "Vault login failed. Error exchanging oidc code: bad code a/b c-secret."));
+    VaultCall call = get("auth/oidc/oidc/callback");
+    call.query.emplace_back("state", SecretString("st_1"));
+    call.query.emplace_back("code", SecretString("a/b c-secret"));
+    call.query.emplace_back("id_token", SecretString());
+    auto r = h.run(std::move(call));
+    REQUIRE_FALSE(r.ok());
+    CHECK(h.fake->sent.at(0).request.url ==
+          "https://vault-a:8200/v1/auth/oidc/oidc/callback?state=st_1&code=a%2Fb%20c-secret&id_token=");
+    CHECK_FALSE(contains(r.error().detail, "c-secret"));
+    CHECK_FALSE(contains(r.error().message, "c-secret"));
+    CHECK(contains(r.error().detail, "exchanging oidc code: bad code <redacted>."));
+}
+
 TEST_CASE("vault reply: warnings are sanitized, and the Date header gives Vault's clock") {
     Harness h;
     auto reply = http_reply(200, R"({"warnings":["TTL capped\u001b[2J", 7, "plain"]})");

@@ -25,6 +25,7 @@ import threading
 import time
 import unittest
 import uuid
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, "vault_standin.py")
@@ -1250,6 +1251,93 @@ class PersistenceTest(unittest.TestCase):
 
 sys.path.insert(0, HERE)
 from standin import totp  # noqa: E402  (the stand-in's own TOTP, checked against RFC 6238 below)
+
+REDIRECT_URI = "http://localhost:8250/oidc/callback"
+
+
+class OidcTest(StandinTestCase):
+    """The OIDC flow of the jwt auth method, with the stand-in as its identity provider."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.configure(
+            ("sys/auth/oidc", {"type": "oidc"}),
+            ("sys/auth/bare", {"type": "oidc"}),
+            ("auth/oidc/config", {"oidc_discovery_url": "https://idp.example.com", "oidc_client_id": "c",
+                                  "oidc_client_secret": "s", "default_role": "dev"}),
+            ("auth/oidc/role/dev", {"user_claim": "email", "allowed_redirect_uris": [REDIRECT_URI],
+                                    "token_policies": "ssh-users", "token_ttl": "1h"}))
+
+    def auth_url(self, role="dev", redirect_uri=REDIRECT_URI, nonce="nonce-1", mount="oidc"):
+        return self.call("POST", f"auth/{mount}/oidc/auth_url",
+                         {"role": role, "redirect_uri": redirect_uri, "client_nonce": nonce}, token=None)
+
+    def sign_in(self, url):
+        """What the provider's page redirects to: the callback's query as a dict."""
+        parts = urlsplit(url)
+        result = self.server.request("GET", parts.path + "?" + parts.query)
+        self.assertEqual(result.status, 302, result.text)
+        location = result.headers["Location"]
+        self.assertTrue(location.startswith(REDIRECT_URI + "?"), location)
+        return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+    def callback(self, **query):
+        return self.call("GET", "auth/oidc/oidc/callback?" + urlencode(query), token=None)
+
+    def test_the_flow_gives_a_token_named_after_the_user_claim(self):
+        result = self.auth_url()
+        self.assertEqual(result.status, 200, result.text)
+        url = result.json["data"]["auth_url"]
+        self.assertIn("/_standin/oidc/authorize?", url)
+        query = self.sign_in(url)
+        result = self.callback(state=query["state"], code=query["code"], id_token="", client_nonce="nonce-1")
+        self.assertEqual(result.status, 200, result.text)
+        auth = result.json["auth"]
+        self.assertEqual(auth["policies"], ["default", "ssh-users"])
+        self.assertEqual(auth["metadata"], {"role": "dev"})
+        self.assertEqual(auth["lease_duration"], 3600)
+        data = self.ok("GET", "auth/token/lookup-self", token=auth["client_token"]).json["data"]
+        self.assertEqual(data["display_name"], "oidc-alice@example.com")
+        # The state is single-use; the request log keeps the code out.
+        again = self.callback(state=query["state"], code=query["code"], client_nonce="nonce-1")
+        self.assertEqual((again.status, again.errors), (400, ["Vault login failed. Expired or missing OAuth state."]))
+        logged = [r for r in self.admin("GET", "requests").json if r["path"] == "/v1/auth/oidc/oidc/callback"]
+        self.assertNotIn(query["code"], json.dumps(logged))
+
+    def test_auth_url_errors_as_vault_gives_them(self):
+        self.assertEqual(self.auth_url(role="nosuch").errors, ['role "nosuch" could not be found'])
+        self.assertEqual(self.auth_url(redirect_uri="").errors, ["missing redirect_uri"])
+        self.assertEqual(self.auth_url(role="", mount="bare").errors, ["could not load configuration"])
+        self.assertEqual(self.auth_url(role="DEV").status, 200)  # role names are lower-cased
+        refused = self.auth_url(redirect_uri="http://localhost:9999/oidc/callback")
+        self.assertEqual((refused.status, refused.json["data"]), (200, {"auth_url": ""}))
+        self.assertEqual(self.auth_url(role="").status, 200)  # the default_role
+
+    def test_callback_errors(self):
+        query = self.sign_in(self.auth_url().json["data"]["auth_url"])
+        self.assertEqual(self.callback(state=query["state"], code=query["code"], client_nonce="other").errors,
+                         ["invalid client_nonce"])
+        query = self.sign_in(self.auth_url().json["data"]["auth_url"])
+        bad_code = self.callback(state=query["state"], code="made-up", client_nonce="nonce-1")
+        self.assertEqual(bad_code.status, 400)
+        self.assertTrue(bad_code.errors[0].startswith("Vault login failed. Error exchanging oidc code: "))
+        query = self.sign_in(self.auth_url().json["data"]["auth_url"])
+        self.assertEqual(self.callback(state=query["state"], client_nonce="nonce-1").errors,
+                         ["Vault login failed. No code or id_token received."])
+
+    def test_the_state_ttl_fault_and_a_refusing_provider(self):
+        url = self.auth_url().json["data"]["auth_url"]
+        query = self.sign_in(url)
+        self.set_faults(oidc_state_ttl_seconds=0)
+        self.assertEqual(self.callback(state=query["state"], code=query["code"], client_nonce="nonce-1").errors,
+                         ["Vault login failed. Expired or missing OAuth state."])
+        self.assertEqual(self.admin("POST", "oidc_user", {"error": "access_denied"}).status, 204)
+        self.addCleanup(self.admin, "POST", "oidc_user", {"error": None})
+        parts = urlsplit(self.auth_url().json["data"]["auth_url"])
+        location = self.server.request("GET", parts.path + "?" + parts.query).headers["Location"]
+        self.assertIn("error=access_denied", location)
+
 
 BIND_FAILED = "ldap operation failed: failed to bind as user"
 MFA_WARNING = ("A login request was issued that is subject to MFA validation. Please make sure to "

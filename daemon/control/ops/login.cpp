@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // login: credentials in; a Vault token kept by the session's TokenKeeper, or a
-// challenge (login MFA) that login-continue answers.
+// challenge (login MFA, an OIDC browser sign-in) that login-continue answers.
 #include <algorithm>
 
 #include "control_service.hpp"
@@ -27,12 +27,15 @@ void login(ControlContext& ctx, const control::Json& request, ControlReply reply
     req.method = f.string("method");
     req.mount = f.optional_string("mount").value_or("");
     req.username = f.optional_string("username").value_or("");
-    std::string secret = f.string("secret");
+    req.role = f.optional_string("role").value_or("");
+    std::string secret = f.optional_string("secret").value_or("");  // oidc has none
     req.secret = SecretString::take(secret);
     if (f.error()) return reply(control::make_error_reply(*f.error()));
     auto vault = choose_vault(ctx, request);
     if (!vault) return reply(control::make_error_reply(vault.error()));
-    req.challenge_lifetime = std::min(ctx.config().find_auth(vault->name)->mfa_timeout, kMaxChallengeLifetime);
+    const config::AuthSettings& auth = *ctx.config().find_auth(vault->name);
+    req.challenge_lifetime = std::min(auth.mfa_timeout, kMaxChallengeLifetime);
+    req.redirect_uri = auth.oidc_redirect_uri();  // where the client listens, by the same config
     VaultSession& session = *vault->session;
     session.tokens().login(std::move(req), login_reply(session, std::move(reply)));
 }

@@ -9,6 +9,8 @@ POST /_standin/sts_users           add a long-term user to the STS look-alike
 POST /_standin/sts_roles           add a role to the STS look-alike
 GET/DELETE /_standin/sts_requests  the STS look-alike's request log / clear it
 GET/POST /_standin/imds            show / set the IMDS look-alike's instance role
+POST /_standin/oidc_user           who the identity provider signs in (claims), or its refusal
+GET /_standin/oidc/authorize       the identity provider's sign-in page (server.py; oidc.py)
 """
 
 import json
@@ -41,6 +43,7 @@ class AdminApi:
             ("POST", "ldap_directory"): self._set_directory_user,
             ("GET", "mfa_pushes"): self._list_pushes,
             ("POST", "mfa_pushes"): self._answer_pushes,
+            ("POST", "oidc_user"): self._set_oidc_user,
         }
         if lookalikes is not None:
             self._routes.update(lookalikes.admin_routes())
@@ -105,6 +108,18 @@ class AdminApi:
             set_directory_user(entry, payload["username"], password, groups)
             if self.core.store is not None:
                 self.core.store.save(self.core.state)
+        return Reply(204)
+
+    def _set_oidc_user(self, payload):
+        """{"claims": {"email": ..., ...}} and/or {"error": "access_denied", "error_description": ...}"""
+        if not isinstance(payload, dict):
+            raise ValueError('expected {"claims": {...}} or {"error": "..."}')
+        claims, error = payload.get("claims"), payload.get("error")
+        if claims is not None and not isinstance(claims, dict):
+            raise ValueError('"claims" must be an object')
+        if error is not None and not isinstance(error, str):
+            raise ValueError('"error" must be a string or null')
+        self.core.oidc_provider.set_user(claims, error, str(payload.get("error_description", "")))
         return Reply(204)
 
     def _list_pushes(self, _payload):

@@ -18,6 +18,7 @@ from .identity import IdentityBackend, IdentityStore
 from .ldap import LdapBackend
 from .login_mfa import MFA_WARNING, LoginMfa
 from .machine_auth import MACHINE_AUTH_METHODS
+from .oidc import OidcBackend, OidcProvider
 from .ssh_engine import SshBackend
 from .sys_backend import SysBackend, new_mount_entry
 from .tokens import PERMISSION_DENIED, TokenBackend, TokenStore
@@ -25,7 +26,8 @@ from .userpass import UserpassBackend
 from .wrapping import UNWRAP_PATH, ResponseWrapping
 
 _SECRET_ENGINES = {"ssh": SshBackend}
-_AUTH_METHODS = {"userpass": UserpassBackend, "ldap": LdapBackend}
+_AUTH_METHODS = {"userpass": UserpassBackend, "ldap": LdapBackend, "oidc": OidcBackend,
+                 "jwt": OidcBackend}
 
 # approle, aws and cert: the logins of machines (machine_auth.py).
 _AUTH_METHODS.update({name: method[0] for name, method in MACHINE_AUTH_METHODS.items()})
@@ -80,6 +82,9 @@ class Core:
         self.login_mfa = LoginMfa(self)
         self.wrapping = ResponseWrapping(self)
         self.current_connection = None
+        self.oidc_provider = OidcProvider(clock)
+        # The stand-in's own URL (set once it listens): its identity provider's page is there.
+        self.address = "http://127.0.0.1"
         self.builtin_mounts = {
             "sys/": new_mount_entry("system", "system"),
             "identity/": new_mount_entry("identity", "identity"),

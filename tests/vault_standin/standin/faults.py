@@ -75,6 +75,7 @@ _FAULTS = {
     "token_ttl": (None, _int_or_null, "an integer or null"),
     "renew_204": (False, _bool, "a boolean"),
     "sign_warnings": ([], _strings, "a list of strings"),
+    "oidc_state_ttl_seconds": (None, lambda v: v is None or _count(v), "a non-negative integer or null"),
 }
 
 

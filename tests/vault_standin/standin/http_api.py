@@ -34,6 +34,8 @@ _HEALTH_CODES = (("activecode", 200), ("standbycode", 429), ("drsecondarycode", 
 _SECRET_HEADERS = ("x-vault-token", "authorization")
 _SECRET_FIELDS = ("password", "private_key", "token", "secret_id", "bindpass", "api_token",
                   "mfa_request_id", "mfa_payload", "iam_request_headers")
+# Query parameters that complete an OIDC login (the callback is a GET).
+_SECRET_QUERY = ("code", "state", "client_nonce", "id_token")
 REDACTED = "<redacted>"
 
 
@@ -79,6 +81,15 @@ def _query_data(query, drop=()):
     return data
 
 
+def _redacted_query(query):
+    """The raw query with the values of _SECRET_QUERY parameters replaced."""
+    parts = []
+    for part in query.split("&") if query else []:
+        name = part.split("=", 1)[0]
+        parts.append(f"{name}={REDACTED}" if name in _SECRET_QUERY and "=" in part else part)
+    return "&".join(parts)
+
+
 def _is_form(text, content_type):
     if content_type.split(";")[0].strip().lower() != FORM:
         return False
@@ -114,7 +125,8 @@ class RequestLog:
             for name in _SECRET_HEADERS:
                 if name in headers:
                     headers[name] = REDACTED
-        entry = {"method": request.method, "path": request.path, "query": request.query,
+        query = request.query if self.record_secrets else _redacted_query(request.query)
+        entry = {"method": request.method, "path": request.path, "query": query,
                  "headers": headers, "has_token": bool(request_token(request.headers)),
                  "body": self._body(request.body), "status": None}
         with self._lock:

@@ -18,6 +18,7 @@ from .faults import Faults
 from .gocompat import multierror
 from .http_api import MAX_REQUEST_BYTES, HttpRequest, RequestLog, VaultHttp
 from .lookalikes import Lookalikes
+from .oidc import AUTHORIZE_PATH
 from .replies import error_reply
 
 LISTEN_HOST = "127.0.0.1"
@@ -127,6 +128,8 @@ class Handler(BaseHTTPRequestHandler):
         log(f"{self.client_address[0]} {self.command} {path} -> {outcome} ({elapsed:.0f} ms)")
 
     def _route(self, path, query, body):
+        if path == AUTHORIZE_PATH and self.command == "GET":
+            return self.server.admin.core.oidc_provider.authorize(query)
         if path.startswith("/_standin/"):
             return self.server.admin.serve(self.command, path, body)
         if path.startswith("/v1/"):
@@ -212,7 +215,7 @@ def write_port_file(path, port):
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="vault_standin.py",
-        description="A HashiCorp Vault stand-in for tests (SSH CA, userpass, ldap, approle, "
+        description="A HashiCorp Vault stand-in for tests (SSH CA, userpass, ldap, OIDC, approle, "
                     "aws, cert, login MFA, response wrapping, tokens, policies), with "
                     "optional AWS STS and IMDSv2 look-alikes.")
     parser.add_argument("--port", type=int, default=0,
@@ -268,6 +271,7 @@ def main(argv=None):
     server = StandinServer(args.port, VaultHttp(core, faults, request_log),
                            AdminApi(faults, request_log, core, lookalikes), core.clock)
     port = server.server_address[1]
+    core.address = f"http://{LISTEN_HOST}:{port}"
     if args.port_file:
         write_port_file(args.port_file, port)
     log(f"listening on http://{LISTEN_HOST}:{port}")

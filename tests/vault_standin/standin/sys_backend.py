@@ -4,7 +4,8 @@ Enabling and disabling secrets engines (sys/mounts) and auth methods
 (sys/auth), ACL policies (sys/policies/acl and the older sys/policy), and the
 second step of a login subject to MFA (sys/mfa/validate, login_mfa.py), and
 sys/wrapping/unwrap and lookup (wrapping.py). Only "ssh" secrets engines and
-"userpass", "ldap", "approle", "aws" and "cert" auth methods can be enabled.
+"userpass", "ldap", "oidc"/"jwt", "approle", "aws" and "cert" auth
+methods can be enabled.
 """
 
 import uuid
@@ -15,10 +16,12 @@ from .framework import (DELETE, LIST, READ, UPDATE, Backend, ErrorResponse, Path
 from .gocompat import Base64Error, go_base64_decode, parse_duration_seconds
 from .ldap import new_ldap_entry
 from .machine_auth import MACHINE_AUTH_METHODS
+from .oidc import new_oidc_entry
 
 PROTECTED_MOUNTS = ("audit/", "auth/", "sys/", "cubbyhole/", "identity/")
 # What a new mount entry of each auth method type holds besides the common fields.
-_AUTH_ENTRIES = {"userpass": lambda: {"users": {}, "lockouts": {}}, "ldap": new_ldap_entry}
+_AUTH_ENTRIES = {"userpass": lambda: {"users": {}, "lockouts": {}}, "ldap": new_ldap_entry,
+                 "oidc": new_oidc_entry, "jwt": new_oidc_entry}
 BUILTIN_POLICIES = ("default", "root")
 VERSION = "1.21.1"
 # approle, aws and cert: the logins of machines (machine_auth.py).
