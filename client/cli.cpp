@@ -127,8 +127,9 @@ int run(int argc, char** argv) {
 
     LoginOptions login;
     auto* login_cmd = app.add_subcommand("login", "log in to Vault; the daemon keeps the token in memory");
-    login_cmd->add_option("-m,--method", login.method, "token, userpass, ldap or oidc (default: [auth] method, else token)")
-        ->check(CLI::IsMember({"token", "userpass", "ldap", "oidc"}));
+    login_cmd->add_option("-m,--method", login.method,
+                          "token, userpass, ldap, oidc or approle (default: [auth] method, else token)")
+        ->check(CLI::IsMember({"token", "userpass", "ldap", "oidc", "approle"}));
     login_cmd->add_option("--mount", login.mount, "auth mount path (default: the method's name)");
     login_cmd->add_option("-u,--username", login.username, "userpass or ldap user (default: [auth] username, else $USER)");
     login_cmd->add_option("--vault", login.vault, "log in to this [vault.<name>] of the config, with its [auth.<name>] defaults "

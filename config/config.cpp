@@ -199,9 +199,19 @@ std::optional<Error> read_auth(const toml::table& t, const std::string& section,
     r.port("oidc_listen_port", a.oidc_listen_port, 1);
     r.string("oidc_callback_host", a.oidc_callback_host);
     r.port("oidc_callback_port", a.oidc_callback_port, 0);
+    r.string("role_id_file", a.role_id_file);
+    r.string("secret_id_file", a.secret_id_file);
+    r.boolean("secret_id_wrapped", a.secret_id_wrapped);
     r.reject_unknown();
-    if (!r.error() && a.method != "token" && a.method != "userpass" && a.method != "ldap" && a.method != "oidc")
-        r.fail_at(t.get("method")->source(), section + " method must be \"token\", \"userpass\", \"ldap\" or \"oidc\"");
+    if (!r.error() && a.method != "token" && a.method != "userpass" && a.method != "ldap" && a.method != "oidc" &&
+        a.method != "approle")
+        r.fail_at(t.get("method")->source(),
+                  section + " method must be \"token\", \"userpass\", \"ldap\", \"oidc\" or \"approle\"");
+    for (const char* key : {"role_id_file", "secret_id_file"}) {
+        const std::string& path = std::string_view(key) == "role_id_file" ? a.role_id_file : a.secret_id_file;
+        if (!r.error() && !path.empty() && path[0] != '/' && !path.starts_with("~/"))
+            r.fail_at(t.get(key)->source(), section + " " + key + " must be an absolute path (or start with ~/)");
+    }
     if (!r.error() && a.oidc_listen_address.empty())
         r.fail_at(t.get("oidc_listen_address")->source(),
                   section + " oidc_listen_address must be an address to listen on, e.g. \"127.0.0.1\"");

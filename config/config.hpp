@@ -32,7 +32,7 @@ struct VaultSettings {
 };
 
 struct AuthSettings {
-    std::string method = "token";  ///< default for `sshcert login`: token, userpass, ldap or oidc
+    std::string method = "token";  ///< default for `sshcert login`: token, userpass, ldap, oidc or approle
     std::string mount;             ///< auth mount path; empty means the method's own name
     std::string username;          ///< default user name for password methods
     /// How long a login waits for its second factor (a passcode, a push approved); Vault itself
@@ -48,6 +48,11 @@ struct AuthSettings {
     int oidc_listen_port = 8250;
     std::string oidc_callback_host = "localhost";
     int oidc_callback_port = 0;
+    /// approle: files holding the role_id and the secret_id (absolute, or starting with ~/), read at
+    /// every login; with secret_id_wrapped the second holds a response-wrapping token for the secret_id.
+    std::string role_id_file;
+    std::string secret_id_file;
+    bool secret_id_wrapped = false;
 
     /// http://<oidc_callback_host>:<port>/oidc/callback, as the Vault CLI builds it.
     std::string oidc_redirect_uri() const;

@@ -118,4 +118,10 @@ Status make_private_dir(const std::string& dir) {
     return check_private_dir(dir);
 }
 
+std::string expand_home(const std::string& path, const Getenv& getenv) {
+    if (!path.starts_with("~/")) return path;
+    const char* home = getenv("HOME");
+    return std::string(home ? home : "") + path.substr(1);
+}
+
 }  // namespace sshcert::config

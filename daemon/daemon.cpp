@@ -19,9 +19,7 @@ namespace sshcert {
 
 namespace {
 std::string expand_home(const std::string& path) {
-    if (!path.starts_with("~/")) return path;
-    const char* home = std::getenv("HOME");
-    return std::string(home ? home : "") + path.substr(1);
+    return config::expand_home(path, [](const char* n) { return std::getenv(n); });
 }
 
 /// Where bound agent connections look up the host: the user's known_hosts, then the one sshcert keeps.

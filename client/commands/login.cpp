@@ -186,11 +186,14 @@ int cmd_login(const Context& ctx, const LoginOptions& opts) {
         request["username"] = user;
         secret = opts.password_stdin ? read_secret_line_from_stdin("password")
                                      : prompt_secret("Vault password for " + user + " (" + (mount.empty() ? method : mount) + "): ");
+    } else if (method == "approle") {
+        // Nothing from the person: the daemon reads [auth] role_id_file and secret_id_file itself, and
+        // logs in again by itself when the token ends.
     } else {
-        return fail({Errc::InvalidArgument, "unknown login method '" + method + "' (use token, userpass, ldap or oidc)"});
+        return fail({Errc::InvalidArgument, "unknown login method '" + method + "' (use token, userpass, ldap, oidc or approle)"});
     }
     if (!secret) return fail(secret.error());
-    request["secret"] = *secret;
+    if (!secret->empty()) request["secret"] = *secret;
     wipe(secret->data(), secret->size());
 
     auto reply = converse(ctx, opts, send_secret(ctx, control::make_request(control::op::kLogin, std::move(request)), "secret"),

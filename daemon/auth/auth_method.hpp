@@ -27,12 +27,15 @@ namespace sshcert {
 inline constexpr std::chrono::seconds kMaxChallengeLifetime{300};
 
 struct LoginRequest {
-    std::string method;    ///< "token", "userpass", "ldap" or "oidc"
+    std::string method;    ///< "token", "userpass", "ldap", "oidc" or "approle"
     std::string mount;     ///< auth mount; empty for the method's default
     std::string username;  ///< for password methods
     SecretString secret;   ///< the token or password
     std::string role;          ///< oidc: the Vault role; empty for the mount's default_role
     std::string redirect_uri;  ///< oidc: the client's loopback callback, which the browser ends on
+    std::string role_id_file;    ///< approle: read at every login
+    std::string secret_id_file;  ///< approle: the secret_id, or with secret_id_wrapped a wrapping token for it
+    bool secret_id_wrapped = false;
     /// How long the login may wait for a second factor ([auth] mfa_timeout), at most kMaxChallengeLifetime.
     std::chrono::seconds challenge_lifetime = kMaxChallengeLifetime;
 };
@@ -42,6 +45,8 @@ struct LoginRequest {
 struct LoginGrant {
     SecretString token;
     std::optional<control::TokenSummary> from_login;  ///< absent for the token method
+    /// How to log in again with nobody to ask (approle): the keeper does so when the token ends.
+    std::optional<LoginRequest> again;
 };
 
 /// What a method keeps between the steps of its conversation; only that method reads it.

@@ -9,4 +9,5 @@ const AuthMethod& token_method();
 const AuthMethod& userpass_method();
 const AuthMethod& ldap_method();
 const AuthMethod& oidc_method();
+const AuthMethod& approle_method();
 }  // namespace sshcert

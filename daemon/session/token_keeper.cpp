@@ -107,7 +107,8 @@ void look_up_token(VaultClient& vault, LoginGrant grant, bool imported, std::fun
 }
 
 TokenKeeper::TokenKeeper(asio::io_context& io, VaultClient& vault, Changed changed)
-    : io_(io), vault_(vault), changed_(std::move(changed)), renew_timer_(io), restore_timer_(io), near_end_timer_(io) {}
+    : io_(io), vault_(vault), changed_(std::move(changed)), renew_timer_(io), restore_timer_(io), near_end_timer_(io),
+      relogin_timer_(io) {}
 
 const VaultToken* TokenKeeper::active() const {
     if (!token_ || token_->ttl_left(DaemonClock::now()) < 0) return nullptr;
@@ -241,12 +242,16 @@ void TokenKeeper::end_pending(const std::string& id, const Error& why) {
 }
 
 void TokenKeeper::finish_login(Origin origin, LoginGrant grant, LoginDone done) {
+    auto again = std::move(grant.again);
     look_up_token(vault_, std::move(grant), origin.imported,
-                  [this, logouts = origin.logouts, done = std::move(done)](Result<VaultToken> token) {
+                  [this, logouts = origin.logouts, again = std::move(again), done = std::move(done)](Result<VaultToken> token) mutable {
                       if (!token) return done(token.error());
                       if (logouts != logouts_)
                           return done(Error{Errc::NotLoggedIn, "logged out while this login was under way; log in again"});
                       auto summary = token->summary;
+                      again_ = std::move(again);
+                      relogin_failures_ = 0;
+                      relogin_timer_.cancel();
                       adopt(std::move(*token));
                       done(LoginStep{std::move(summary)});
                   });
@@ -337,15 +342,37 @@ void TokenKeeper::drop(const std::string& why) {
     ++generation_;
     renew_timer_.cancel();
     changed_(true);
+    if (again_) schedule_relogin(milliseconds(0));
+}
+
+void TokenKeeper::schedule_relogin(milliseconds wait) {
+    relogin_timer_.expires_after(wait);
+    relogin_timer_.async_wait([this, logouts = logouts_](boost::system::error_code ec) {
+        if (ec || logouts != logouts_ || !again_) return;
+        log::info("logging in again with ", again_->method, ", as the last login did");
+        login(*again_, [this, logouts](Result<LoginStep> r) {
+            if (logouts != logouts_) return;
+            if (r && std::holds_alternative<control::TokenSummary>(*r)) return;
+            // A challenge needs a person, whom an unattended login cannot ask.
+            ++relogin_failures_;
+            auto backoff = std::min<std::int64_t>(kMaxRenewRetry.count(), std::int64_t{1} << std::min(relogin_failures_, 9));
+            log::warn("logging in again failed: ", r ? "Vault asked for a second factor" : r.error().message,
+                      "; trying again in ", backoff, " s");
+            schedule_relogin(seconds(backoff));
+        });
+    });
 }
 
 void TokenKeeper::forget(const std::string& why) {
     ++logouts_;
+    again_.reset();
     drop(why);
 }
 
 void TokenKeeper::logout(std::function<void(LogoutOutcome)> done, bool revoke_imported) {
     ++logouts_;
+    again_.reset();
+    relogin_timer_.cancel();
     auto pending = std::move(pending_);
     pending_.clear();
     for (auto& [id, p] : pending)
@@ -403,6 +430,11 @@ void TokenKeeper::schedule_renewal() {
     if (left < 0) return drop("the Vault token expired; a new login is needed");
     milliseconds wait;
     bool renewing = token_->summary.renewable;
+    if (!renewing && again_) {
+        // The login can be made again with nobody asked: made well before this token ends.
+        double factor = std::uniform_real_distribution<double>(0.6, 0.7)(rng_);
+        return schedule_relogin(milliseconds(static_cast<std::int64_t>(static_cast<double>(left) * 1000.0 * factor)));
+    }
     if (!renewing) {
         wait = seconds(left) + milliseconds(500);  // drop it the moment it expires
     } else if (renew_failures_ == 0) {
@@ -461,6 +493,7 @@ void TokenKeeper::renew() {
 
 void TokenKeeper::stop() {
     renew_timer_.cancel();
+    relogin_timer_.cancel();
     restore_timer_.cancel();
     near_end_timer_.cancel();
 }

@@ -128,6 +128,8 @@ private:
     void unkeep();
     /// Tells of the change when the end of the login comes near, so the status line says so.
     void schedule_end_warning();
+    /// Logs in again with again_ after `wait`, nobody asked; failures retried with backoff.
+    void schedule_relogin(std::chrono::milliseconds wait);
 
     asio::io_context& io_;
     VaultClient& vault_;
@@ -144,6 +146,10 @@ private:
     DaemonTimer restore_timer_;
     DaemonTimer near_end_timer_;
     int restore_failures_ = 0;
+    /// The last login's way to log in again unattended (approle); empty for logins that need a person.
+    std::optional<LoginRequest> again_;
+    DaemonTimer relogin_timer_;
+    int relogin_failures_ = 0;
 };
 
 /// Looks a token up (lookup-self) and builds a VaultToken; when Vault denies the lookup

@@ -2,9 +2,11 @@
 // login: credentials in; a Vault token kept by the session's TokenKeeper, or a
 // challenge (login MFA, an OIDC browser sign-in) that login-continue answers.
 #include <algorithm>
+#include <cstdlib>
 
 #include "control_service.hpp"
 #include "log.hpp"
+#include "paths.hpp"
 
 namespace sshcert::ops {
 
@@ -36,6 +38,10 @@ void login(ControlContext& ctx, const control::Json& request, ControlReply reply
     const config::AuthSettings& auth = *ctx.config().find_auth(vault->name);
     req.challenge_lifetime = std::min(auth.mfa_timeout, kMaxChallengeLifetime);
     req.redirect_uri = auth.oidc_redirect_uri();  // where the client listens, by the same config
+    auto getenv = [](const char* n) { return std::getenv(n); };
+    req.role_id_file = config::expand_home(auth.role_id_file, getenv);  // approle: the daemon reads them
+    req.secret_id_file = config::expand_home(auth.secret_id_file, getenv);
+    req.secret_id_wrapped = auth.secret_id_wrapped;
     VaultSession& session = *vault->session;
     session.tokens().login(std::move(req), login_reply(session, std::move(reply)));
 }
