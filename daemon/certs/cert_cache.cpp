@@ -76,6 +76,8 @@ void CertCache::store(const CertKey& key, std::shared_ptr<HeldCert> held) {
         held->signatures = old->second->signatures;
         held->connections = old->second->connections;
         held->use_order = old->second->use_order;
+        std::erase_if(replaced_, [&](const auto& r) { return r.first + kReplacedGraceSeconds <= held->received_at; });
+        replaced_.emplace_back(held->received_at, old->second);
     }
     held_[key] = std::move(held);
     backoff_.erase(key);
@@ -150,11 +152,16 @@ HeldCert* CertCache::find_by_blob(wire::ByteView blob) {
         if (std::ranges::equal(held->blob, blob) || std::ranges::equal(held->private_key->public_blob(), blob))
             return held.get();
     }
+    for (auto& [since, held] : replaced_)
+        if (now < since + kReplacedGraceSeconds && usable_at(held->cert, now) &&
+            (std::ranges::equal(held->blob, blob) || std::ranges::equal(held->private_key->public_blob(), blob)))
+            return held.get();
     return nullptr;
 }
 
 std::size_t CertCache::drop_expired() {
     auto now = clock_();
+    std::erase_if(replaced_, [now](const auto& r) { return now >= r.first + kReplacedGraceSeconds || !usable_at(r.second->cert, now); });
     return std::erase_if(held_, [now](const auto& kv) { return !usable_at(kv.second->cert, now); });
 }
 
@@ -167,6 +174,7 @@ std::optional<std::uint64_t> CertCache::next_expiry() const {
 
 void CertCache::clear_if(const std::function<bool(const CertKey&)>& which) {
     std::erase_if(held_, [&](const auto& kv) { return which(kv.first); });
+    std::erase_if(replaced_, [&](const auto& r) { return which(r.second->key); });
     std::erase_if(backoff_, [&](const auto& kv) { return which(kv.first); });
     // Nobody waits for a fetch of a login that is gone: its result will not be stored.
     std::vector<EnsureDone> gone_waiters;

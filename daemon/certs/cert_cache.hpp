@@ -77,6 +77,9 @@ public:
 
     /// Certificates held at once; each holds a key in the locked secure heap.
     static constexpr std::size_t kMaxHeld = 1024;
+    /// How long a certificate replaced by its renewal still signs: an ssh that listed it just
+    /// before the renewal asks for its signature a moment later. It is no longer listed.
+    static constexpr std::uint64_t kReplacedGraceSeconds = 60;
 
     CertCache(Fetch fetch, Clock clock) : fetch_(std::move(fetch)), clock_(std::move(clock)) {}
 
@@ -85,7 +88,8 @@ public:
 
     /// Certificates usable now, for the agent's identity list; only `profile`'s when given.
     std::vector<agent::Identity> identities(const std::optional<std::string>& profile = std::nullopt) const;
-    /// The held certificate whose certificate or plain key blob equals `blob`, if usable now.
+    /// The held certificate whose certificate or plain key blob equals `blob`, if usable now; also
+    /// one a renewal replaced within kReplacedGraceSeconds.
     HeldCert* find_by_blob(wire::ByteView blob);
     /// All certificates usable now.
     std::vector<std::shared_ptr<const HeldCert>> valid() const;
@@ -121,6 +125,8 @@ private:
     Fetch fetch_;
     Clock clock_;
     std::map<CertKey, std::shared_ptr<HeldCert>> held_;
+    /// Certificates their renewals replaced, with when: they sign for kReplacedGraceSeconds more.
+    std::vector<std::pair<std::uint64_t, std::shared_ptr<HeldCert>>> replaced_;
     using Slot = std::pair<CertKey, std::uint64_t>;  ///< what is fetched, under which login generation
     struct Fetching {
         std::uint64_t id = 0;  ///< a fetch whose slot was cleared meanwhile finds another id (or none)

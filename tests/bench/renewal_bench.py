@@ -7,7 +7,7 @@ what a user and Vault saw: ssh logins, how many of them waited on Vault (the
 ensure had to sign), sign requests Vault received, and failed logins. Asserts
 nothing about speed.
 
-    SSHCERT_BUILD_DIR=build python3 tests/bench/renewal_bench.py [--minutes 3] [--ttl 30] [--every 2] [--outage 20]
+    SSHCERT_BUILD_DIR=build python3 tests/bench/renewal_bench.py [--minutes 3] [--ttl 60] [--every 2] [--outage 20]
 """
 
 import argparse
@@ -27,7 +27,7 @@ from harness import LOGIN_USER, Daemon, LoginSetup, make_workdir, profile_toml  
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=3.0, help="length of the run")
-    parser.add_argument("--ttl", type=int, default=30, help="certificate life in seconds")
+    parser.add_argument("--ttl", type=int, default=60, help="certificate life in seconds")
     parser.add_argument("--every", type=float, default=2.0, help="seconds between ssh logins")
     parser.add_argument("--outage", type=float, default=0.0,
                         help="seconds of Vault sealed (503 to every request) from the middle of the run on (0: none)")
@@ -48,7 +48,7 @@ def main():
         start, end = time.monotonic(), time.monotonic() + args.minutes * 60
         outage_from = start + args.minutes * 30 if args.outage else None
         in_outage = False
-        logins, waited, failed, ensure_ms = 0, 0, 0, []
+        logins, waited, failed, ensure_ms, failures = 0, 0, 0, [], {}
         while time.monotonic() < end:
             now = time.monotonic()
             if outage_from and not in_outage and outage_from <= now < outage_from + args.outage:
@@ -63,7 +63,10 @@ def main():
             s = subprocess.run(ssh, capture_output=True, text=True, timeout=30)
             logins += 1
             waited += e.get("ok", False) and not e["result"]["reused"]  # this login waited for a signature
-            failed += not e.get("ok", False) or s.returncode != 0
+            if not e.get("ok", False) or s.returncode != 0:
+                failed += 1
+                why = e["error"]["message"] if not e.get("ok", False) else s.stderr.strip()
+                failures[why] = failures.get(why, 0) + 1
             time.sleep(max(0.0, args.every - (time.monotonic() - now)))
         if in_outage:
             vault.clear_faults()
@@ -83,6 +86,8 @@ def main():
                 ("ensure max ms", f"{max(ensure_ms):.1f}")]
         for name, value in rows:
             print(f"{name:<40}{value:>10}")
+        for why, count in failures.items():
+            print(f"failed {count}x: {why}")
     finally:
         for c in reversed(cleanups):
             c()

@@ -171,9 +171,19 @@ TEST_CASE("background renewal: the new certificate replaces the old, which is se
     auto fresh = h.make(key, 3000);
     fresh->blob = {7, 7, 7};
     h.fetches[1].second(fresh);
-    CHECK(h.cache.find_by_blob(old->blob) == nullptr);  // the old key is gone with its certificate
     CHECK(h.cache.find_by_blob(fresh->blob) == fresh.get());
     CHECK(h.cache.due_for_renewal(600).empty());
+    // Only the new one is listed, but an ssh that listed the old one a moment ago still gets its signature.
+    auto listed = h.cache.identities();
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0].key_blob == fresh->blob);
+    CHECK(h.cache.find_by_blob(old->blob) == old.get());
+    h.now += CertCache::kReplacedGraceSeconds;
+    CHECK(h.cache.find_by_blob(old->blob) == nullptr);
+    std::weak_ptr<HeldCert> gone = old;
+    old.reset();
+    h.cache.drop_expired();
+    CHECK(gone.expired());  // the old key is freed (and wiped) with its certificate
 }
 
 TEST_CASE("background renewal: a failure keeps the old certificate and backs off") {
