@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 namespace sshcert::client {
 
@@ -23,7 +24,8 @@ void close_fd(int& fd) {
 
 }  // namespace
 
-Result<Captured> run_capture(const std::vector<std::string>& argv) {
+Result<Captured> run_capture(const std::vector<std::string>& argv,
+                             const std::vector<std::pair<std::string, std::string>>& extra_env) {
     if (argv.empty()) return Error{Errc::InvalidArgument, "no program to run"};
     int out[2], err[2];
     if (::pipe2(out, O_CLOEXEC) != 0) return Error{Errc::Internal, std::string("pipe: ") + std::strerror(errno)};
@@ -37,12 +39,23 @@ Result<Captured> run_capture(const std::vector<std::string>& argv) {
     std::vector<char*> cargv;
     for (auto& s : args) cargv.push_back(s.data());
     cargv.push_back(nullptr);
+    std::vector<std::string> env;
+    for (char** e = environ; *e; ++e) {
+        std::string_view entry(*e);
+        bool replaced = false;
+        for (const auto& [k, v] : extra_env) replaced = replaced || entry.starts_with(k + "=");
+        if (!replaced) env.emplace_back(entry);
+    }
+    for (const auto& [k, v] : extra_env) env.push_back(k + "=" + v);
+    std::vector<char*> cenv;
+    for (auto& s : env) cenv.push_back(s.data());
+    cenv.push_back(nullptr);
     pid_t pid = ::fork();
     if (pid == 0) {
         int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null < 0 || ::dup2(null, STDIN_FILENO) < 0 || ::dup2(out[1], STDOUT_FILENO) < 0 || ::dup2(err[1], STDERR_FILENO) < 0)
             ::_exit(126);
-        ::execvp(cargv[0], cargv.data());
+        ::execvpe(cargv[0], cargv.data(), cenv.data());
         ::_exit(127);
     }
     ::close(out[1]);

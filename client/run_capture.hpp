@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "result.hpp"
@@ -16,8 +17,9 @@ struct Captured {
     std::string err;
 };
 
-/// Runs `argv` (searched in PATH) with stdin at /dev/null and returns its stdout and stderr;
-/// an error only when it cannot be started at all.
-Result<Captured> run_capture(const std::vector<std::string>& argv);
+/// Runs `argv` (searched in PATH) with stdin at /dev/null, this environment plus `extra_env`, and
+/// returns its stdout and stderr; an error only when it cannot be started at all.
+Result<Captured> run_capture(const std::vector<std::string>& argv,
+                             const std::vector<std::pair<std::string, std::string>>& extra_env = {});
 
 }  // namespace sshcert::client

@@ -1,13 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "ssh_args_hops.hpp"
 
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdlib>
-
 namespace sshcert::client {
 
 namespace {
@@ -171,38 +164,7 @@ Result<std::vector<Hop>> resolve_hops(const SshTarget& target, const std::vector
 }
 
 SshConfigQuery ssh_config_query(const std::string& ssh_program) {
-    return [ssh_program](const std::vector<std::string>& args) -> Result<std::string> {
-        std::vector<std::string> g{ssh_program, "-G"};
-        g.insert(g.end(), args.begin(), args.end());
-        int pipefd[2];
-        if (::pipe2(pipefd, O_CLOEXEC) != 0) return Error{Errc::Internal, "cannot run ssh -G: no pipe"};
-        pid_t pid = ::fork();
-        if (pid == 0) {
-            ::dup2(pipefd[1], STDOUT_FILENO);
-            if (int null = ::open("/dev/null", O_RDWR | O_CLOEXEC); null >= 0) {
-                ::dup2(null, STDIN_FILENO);
-                ::dup2(null, STDERR_FILENO);
-            }
-            ::setenv(kInSshG, "1", 1);
-            std::vector<char*> argv;
-            for (auto& s : g) argv.push_back(s.data());
-            argv.push_back(nullptr);
-            ::execvp(argv[0], argv.data());
-            ::_exit(127);
-        }
-        ::close(pipefd[1]);
-        std::string out;
-        char buf[4096];
-        ssize_t n;
-        while ((n = ::read(pipefd[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-            if (n > 0) out.append(buf, static_cast<std::size_t>(n));
-        ::close(pipefd[0]);
-        int status = 0;
-        if (pid > 0) ::waitpid(pid, &status, 0);
-        if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-            return Error{Errc::InvalidArgument, "ssh -G could not evaluate ssh_config for " + args.back()};
-        return out;
-    };
+    return [ssh_program](const std::vector<std::string>& args) { return ssh_config_dump(ssh_program, args); };
 }
 
 }  // namespace sshcert::client

@@ -11,6 +11,7 @@
 
 #include "result.hpp"
 #include "ssh_args.hpp"
+#include "ssh_settings.hpp"
 
 namespace sshcert::client {
 
@@ -36,13 +37,8 @@ inline constexpr std::size_t kMaxHops = 10;
 Result<std::vector<Hop>> resolve_hops(const SshTarget& target, const std::vector<std::string>& args, const SshConfigQuery& query,
                                       const std::string& local_user);
 
-/// `ssh_program -G ...` with stdin and stderr on /dev/null (no "Pseudo-terminal will not be
-/// allocated", no config error twice: the ssh run next says it) and SSHCERT_IN_SSH_G=1, which
-/// makes `sshcert ensure` in the generated ssh_config's Match exec do nothing.
+/// `ssh_program -G ...` as ssh_config_dump runs it (ssh_settings.hpp).
 SshConfigQuery ssh_config_query(const std::string& ssh_program);
-
-/// The environment variable that tells `sshcert ensure` it runs under our own `ssh -G`.
-inline constexpr const char* kInSshG = "SSHCERT_IN_SSH_G";
 /// Set for the ssh that `sshcert ssh` runs once every hop has its certificate: the hook has
 /// nothing to add (and, for extensions = "auto", would fetch one with every extension).
 inline constexpr const char* kHopsEnsured = "SSHCERT_HOPS_ENSURED";

@@ -50,19 +50,27 @@ std::string ssh_program(const config::Getenv& getenv) {
     return p && *p ? p : "ssh";
 }
 
-Result<SshSettings> query_ssh_settings(const std::string& ssh_program, const std::vector<std::string>& ssh_args) {
-    // RequestTTY=no: without a command ssh would want a tty for the session, and with stdin at
-    // /dev/null it would say "Pseudo-terminal will not be allocated" for a session it never opens.
-    std::vector<std::string> argv{ssh_program, "-G", "-o", "RequestTTY=no"};
+Result<std::string> ssh_config_dump(const std::string& ssh_program, const std::vector<std::string>& ssh_args) {
+    std::vector<std::string> argv{ssh_program, "-G"};
     argv.insert(argv.end(), ssh_args.begin(), ssh_args.end());
-    auto run = run_capture(argv);
+    auto run = run_capture(argv, {{kInSshG, "1"}});
     if (!run) return run.error();
     if (run->exit_status != 0) {
         std::string why = run->err;
         while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();
         return Error{Errc::InvalidArgument, ssh_program + " -G failed" + (why.empty() ? "" : ": " + why)};
     }
-    return SshSettings::parse(run->out);
+    return std::move(run->out);
+}
+
+Result<SshSettings> query_ssh_settings(const std::string& ssh_program, const std::vector<std::string>& ssh_args) {
+    // RequestTTY=no: without a command ssh would want a tty for the session, and with stdin at
+    // /dev/null it would say "Pseudo-terminal will not be allocated" for a session it never opens.
+    std::vector<std::string> args{"-o", "RequestTTY=no"};
+    args.insert(args.end(), ssh_args.begin(), ssh_args.end());
+    auto dump = ssh_config_dump(ssh_program, args);
+    if (!dump) return dump.error();
+    return SshSettings::parse(*dump);
 }
 
 std::string expand_tilde(const std::string& path, const std::string& home) {

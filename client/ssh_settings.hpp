@@ -34,8 +34,15 @@ private:
 /// The ssh to run: $SSHCERT_SSH, else ssh from PATH.
 std::string ssh_program(const config::Getenv& getenv);
 
-/// Runs `ssh -G ssh_args...` (the options and the destination, as the user gives them to ssh),
-/// with stdin at /dev/null and no tty asked for. Errors carry ssh's own complaint.
+/// The environment variable that tells `sshcert ensure` it runs under our own `ssh -G`.
+inline constexpr const char* kInSshG = "SSHCERT_IN_SSH_G";
+
+/// What `ssh -G ssh_args...` prints (the options and the destination, as the user gives them
+/// to ssh): stdin at /dev/null, its stderr kept out of the user's terminal (no "Pseudo-terminal
+/// will not be allocated" there), and SSHCERT_IN_SSH_G=1, which makes `sshcert ensure` in the
+/// generated ssh_config's Match exec do nothing. Errors carry ssh's own complaint.
+Result<std::string> ssh_config_dump(const std::string& ssh_program, const std::vector<std::string>& ssh_args);
+/// The same with no tty asked for (ssh says nothing of one), parsed; for settings other than requesttty.
 Result<SshSettings> query_ssh_settings(const std::string& ssh_program, const std::vector<std::string>& ssh_args);
 
 /// "~/x" under `home`; anything else as is.

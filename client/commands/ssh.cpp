@@ -17,15 +17,11 @@
 #include "ssh_args.hpp"
 #include "ssh_args_extensions.hpp"
 #include "ssh_args_hops.hpp"
+#include "ssh_settings.hpp"
 
 namespace sshcert::client {
 
 namespace {
-
-std::string ssh_program(const config::Getenv& getenv) {
-    const char* p = getenv("SSHCERT_SSH");
-    return p && *p ? p : "ssh";
-}
 
 std::string local_user() {
     if (const passwd* pw = ::getpwuid(::getuid())) return pw->pw_name;
