@@ -17,17 +17,6 @@ std::string_view skip_blanks(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     return s;
 }
-
-/// "a,b,!c" -> {"a", "b", "!c"}
-std::vector<std::string> split_patterns(std::string_view field) {
-    std::vector<std::string> out;
-    while (true) {
-        auto comma = field.find(',');
-        out.emplace_back(field.substr(0, comma));
-        if (comma == std::string_view::npos) return out;
-        field.remove_prefix(comma + 1);
-    }
-}
 }  // namespace
 
 std::optional<std::string> find_cert_authority(const std::vector<std::string>& files, const std::vector<std::string>& names) {
@@ -41,7 +30,7 @@ std::optional<std::string> find_cert_authority(const std::vector<std::string>& f
             if (!l.starts_with(kMarker) || l.size() == kMarker.size() || (l[kMarker.size()] != ' ' && l[kMarker.size()] != '\t'))
                 continue;
             l = skip_blanks(l.substr(kMarker.size()));
-            auto patterns = split_patterns(l.substr(0, l.find_first_of(" \t")));
+            auto patterns = config::split_list(l.substr(0, l.find_first_of(" \t")));
             for (const auto& name : names)
                 if (config::match_host(patterns, name)) return file + ":" + std::to_string(n);
         }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "ssh_args_hops.hpp"
 
+#include "host_match.hpp"
+
 namespace sshcert::client {
 
 namespace {
@@ -44,18 +46,6 @@ Evaluated read_evaluated(const std::string& out) {
     return e;
 }
 
-std::vector<std::string> split_list(const std::string& list) {
-    std::vector<std::string> out;
-    for (std::size_t pos = 0; pos <= list.size();) {
-        auto comma = list.find(',', pos);
-        auto item = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-        if (!item.empty()) out.push_back(item);
-        if (comma == std::string::npos) break;
-        pos = comma + 1;
-    }
-    return out;
-}
-
 class Resolver {
 public:
     Resolver(const SshConfigQuery& query, std::string local_user) : query_(query), local_user_(std::move(local_user)) {}
@@ -71,7 +61,7 @@ public:
         Evaluated e = out ? read_evaluated(*out) : Evaluated{};
         ++pending_;  // counts against loops while the bastions before it are found
         Status st = ok_status();
-        if (!e.proxyjump.empty()) st = add_jumps(split_list(e.proxyjump), config_file);
+        if (!e.proxyjump.empty()) st = add_jumps(config::split_list(e.proxyjump), config_file);
         else if (!e.proxycommand.empty()) st = add_proxy_command(e.proxycommand);
         --pending_;
         if (!st) return st;

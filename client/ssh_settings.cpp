@@ -73,10 +73,4 @@ Result<SshSettings> query_ssh_settings(const std::string& ssh_program, const std
     return SshSettings::parse(*dump);
 }
 
-std::string expand_tilde(const std::string& path, const std::string& home) {
-    if (path == "~") return home;
-    if (path.starts_with("~/")) return home + path.substr(1);
-    return path;
-}
-
 }  // namespace sshcert::client

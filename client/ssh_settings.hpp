@@ -45,7 +45,4 @@ Result<std::string> ssh_config_dump(const std::string& ssh_program, const std::v
 /// The same with no tty asked for (ssh says nothing of one), parsed; for settings other than requesttty.
 Result<SshSettings> query_ssh_settings(const std::string& ssh_program, const std::vector<std::string>& ssh_args);
 
-/// "~/x" under `home`; anything else as is.
-std::string expand_tilde(const std::string& path, const std::string& home);
-
 }  // namespace sshcert::client

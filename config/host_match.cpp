@@ -44,4 +44,15 @@ MatchExplanation explain_match(const std::vector<std::string>& patterns, std::st
 
 bool match_host(const std::vector<std::string>& patterns, std::string_view host) { return explain_match(patterns, host).matched; }
 
+std::vector<std::string> split_list(std::string_view list) {
+    std::vector<std::string> out;
+    while (!list.empty()) {
+        auto comma = list.find(',');
+        if (comma != 0) out.emplace_back(list.substr(0, comma));
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
 }  // namespace sshcert::config

@@ -9,6 +9,10 @@
 
 namespace sshcert::config {
 
+/// "a,b,!c" -> {"a", "b", "!c"}: a comma-separated list (known_hosts host fields, ProxyJump),
+/// empty items dropped.
+std::vector<std::string> split_list(std::string_view list);
+
 /// Wildcard match of one pattern (no negation) against a host name.
 bool match_pattern(std::string_view pattern, std::string_view host);
 

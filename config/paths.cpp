@@ -118,10 +118,15 @@ Status make_private_dir(const std::string& dir) {
     return check_private_dir(dir);
 }
 
+std::string expand_tilde(const std::string& path, const std::string& home) {
+    if (path == "~") return home;
+    if (path.starts_with("~/")) return home + path.substr(1);
+    return path;
+}
+
 std::string expand_home(const std::string& path, const Getenv& getenv) {
-    if (!path.starts_with("~/")) return path;
     const char* home = getenv("HOME");
-    return std::string(home ? home : "") + path.substr(1);
+    return expand_tilde(path, home ? home : "");
 }
 
 }  // namespace sshcert::config

@@ -33,7 +33,9 @@ std::string managed_known_hosts_path(const Getenv& getenv);
 /// The user's own known_hosts, ~/.ssh/known_hosts (ssh's first UserKnownHostsFile).
 std::string user_known_hosts_path(const Getenv& getenv);
 std::string runtime_dir(const Getenv& getenv);
-/// `path` with a leading "~/" made $HOME/ (the config's paths may start so).
+/// "~" and "~/x" under `home`; anything else as is.
+std::string expand_tilde(const std::string& path, const std::string& home);
+/// The same under $HOME (the config's paths may start with "~/").
 std::string expand_home(const std::string& path, const Getenv& getenv);
 std::string control_socket_path(const std::string& runtime_dir);
 std::string agent_socket_path(const std::string& runtime_dir);

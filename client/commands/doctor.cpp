@@ -299,7 +299,7 @@ private:
         std::size_t files = 0;
         for (const auto& f : ssh_.all("identityfile")) {
             std::error_code ec;
-            if (std::filesystem::exists(expand_tilde(f, home), ec)) ++files;
+            if (std::filesystem::exists(config::expand_tilde(f, home), ec)) ++files;
         }
         std::size_t total = agent_identities_ + files;
         std::string detail = "ssh may offer " + std::to_string(total) + " key(s): " + std::to_string(agent_identities_) +
@@ -313,7 +313,7 @@ private:
 
     void check_plain_ssh() {
         std::string socket = config::profile_agent_socket_path(ctx_.daemon.runtime_dir(), choice_.profile->name);
-        std::string agent = expand_tilde(ssh_.first("identityagent").value_or("none"), home_dir());
+        std::string agent = config::expand_tilde(ssh_.first("identityagent").value_or("none"), home_dir());
         if (agent == socket) return report_.ok("plain-ssh", "plain ssh to " + host_ + " uses the profile's agent " + socket);
         report_.warn("plain-ssh", "plain ssh to " + host_ + " uses IdentityAgent " + agent + ", not " + socket + " (sshcert ssh works)",
                      "for plain ssh, scp and git, run: sshcert ssh-config --install");
@@ -322,8 +322,8 @@ private:
     void check_host_ca() {
         std::string home = home_dir();
         std::vector<std::string> files;
-        for (const auto& f : ssh_.words("userknownhostsfile")) files.push_back(expand_tilde(f, home));
-        for (const auto& f : ssh_.words("globalknownhostsfile")) files.push_back(expand_tilde(f, home));
+        for (const auto& f : ssh_.words("userknownhostsfile")) files.push_back(config::expand_tilde(f, home));
+        for (const auto& f : ssh_.words("globalknownhostsfile")) files.push_back(config::expand_tilde(f, home));
         std::string hostname = ssh_.first("hostname").value_or(host_);
         std::string port = ssh_.first("port").value_or("22");
         std::vector<std::string> names{hostname};

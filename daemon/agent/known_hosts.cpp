@@ -32,16 +32,6 @@ std::string_view next_field(std::string_view& rest) {
     return field;
 }
 
-std::vector<std::string> split_commas(std::string_view list) {
-    std::vector<std::string> out;
-    while (true) {
-        auto comma = list.find(',');
-        out.emplace_back(list.substr(0, comma));
-        if (comma == std::string_view::npos) return out;
-        list.remove_prefix(comma + 1);
-    }
-}
-
 /// "|1|salt|hash" against `host`: ssh's HASH_MAGIC format, HMAC-SHA1 keyed with the salt.
 bool hashed_matches(std::string_view field, std::string_view host) {
     field.remove_prefix(kHashMagic.size());
@@ -84,7 +74,7 @@ std::vector<std::string> names_for_plain_key(const std::vector<Entry>& entries, 
     for (const auto& e : entries) {
         if (e.marker != Marker::None || !std::ranges::equal(e.key, key)) continue;
         if (!e.hosts.starts_with(kHashMagic))
-            for (const auto& pattern : split_commas(e.hosts))
+            for (const auto& pattern : config::split_list(e.hosts))
                 if (auto name = literal_name(pattern)) add_unique(names, *name);
         for (const auto& c : candidates)
             if (host_matches(e.hosts, c)) add_unique(names, c);
@@ -121,7 +111,7 @@ std::vector<Entry> parse(std::string_view text) {
 
 bool host_matches(std::string_view hosts, std::string_view host) {
     if (hosts.starts_with(kHashMagic)) return hashed_matches(hosts, host);
-    return config::match_host(split_commas(hosts), host);
+    return config::match_host(config::split_list(hosts), host);
 }
 
 std::vector<std::string> names_for_key(const std::vector<Entry>& entries, wire::ByteView host_key,

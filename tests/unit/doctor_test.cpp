@@ -88,8 +88,8 @@ TEST_CASE("ssh settings: keywords, repeated ones in order, and lists split at sp
     CHECK_FALSE(s.first("port"));
     CHECK(s.all("identityfile") == std::vector<std::string>{"~/.ssh/id_rsa", "~/.ssh/id_ed25519"});
     CHECK(s.words("userknownhostsfile") == std::vector<std::string>{"/h/.ssh/known_hosts", "/h/.ssh/known_hosts2"});
-    CHECK(expand_tilde("~/.ssh/id_rsa", "/home/a") == "/home/a/.ssh/id_rsa");
-    CHECK(expand_tilde("/etc/x", "/home/a") == "/etc/x");
+    CHECK(config::expand_tilde("~/.ssh/id_rsa", "/home/a") == "/home/a/.ssh/id_rsa");
+    CHECK(config::expand_tilde("/etc/x", "/home/a") == "/etc/x");
 }
 
 TEST_CASE("doctor report: one line per check, the fix below, the first failure named; JSON for scripts") {
