@@ -179,8 +179,13 @@ std::optional<Error> read_vault(const toml::table& t, const std::string& section
     r.string("ca_cert", v.ca_cert);
     r.string("ca_path", v.ca_path);
     r.boolean("skip_verify", v.skip_verify);
+    r.string("client_cert", v.client_cert);
+    r.string("client_key", v.client_key);
     r.duration("timeout", v.timeout);
     r.reject_unknown();
+    if (!r.error() && v.client_cert.empty() && !v.client_key.empty())
+        r.fail_at(t.get("client_key")->source(),
+                  section + " client_key needs client_cert, the certificate it belongs to");
     return r.error();
 }
 
@@ -401,6 +406,8 @@ Status apply_vault_env(Config& config, const Getenv& getenv) {
     set("VAULT_NAMESPACE", config.vault.namespace_name);
     set("VAULT_CACERT", config.vault.ca_cert);
     set("VAULT_CAPATH", config.vault.ca_path);
+    set("VAULT_CLIENT_CERT", config.vault.client_cert);
+    set("VAULT_CLIENT_KEY", config.vault.client_key);
     if (const char* v = getenv("VAULT_SKIP_VERIFY"); v && *v) {
         auto b = parse_go_bool(v);
         if (!b) return Error{Errc::InvalidArgument, std::string("could not parse VAULT_SKIP_VERIFY='") + v +

@@ -26,6 +26,11 @@ struct VaultSettings {
     std::string ca_cert;                              ///< PEM bundle to trust instead of the system roots
     std::string ca_path;                              ///< directory of PEM files to trust
     bool skip_verify = false;                         ///< disables TLS verification (never in production)
+    /// A TLS client certificate and its key (PEM files), presented on every request to this Vault,
+    /// as the Vault CLI's VAULT_CLIENT_CERT / VAULT_CLIENT_KEY: Vault's cert auth method checks it
+    /// at login and again at every token renewal.
+    std::string client_cert;
+    std::string client_key;  ///< empty: the key is in the client_cert file
     std::chrono::seconds timeout{30};                 ///< whole-request timeout for each Vault call
 
     bool operator==(const VaultSettings&) const = default;

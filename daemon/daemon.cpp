@@ -85,7 +85,14 @@ Daemon::~Daemon() {
 }
 
 std::unique_ptr<VaultSession> Daemon::make_session(const std::string& name, const config::VaultSettings& settings) {
-    auto transport = std::make_shared<CurlTransport>(io_, settings);
+    if (settings.skip_verify)
+        log::warn("TLS verification of Vault '", name, "' at ", settings.address,
+                  " is OFF (VAULT_SKIP_VERIFY or [vault] skip_verify): anyone on the network path can read its tokens; "
+                  "set VAULT_CACERT or [vault] ca_cert to Vault's CA instead");
+    config::VaultSettings tls = settings;  // the client certificate's paths may start with ~/
+    tls.client_cert = expand_home(settings.client_cert);
+    tls.client_key = expand_home(settings.client_key);
+    auto transport = std::make_shared<CurlTransport>(io_, tls);
     auto vault = std::make_shared<VaultClient>(io_, settings, std::move(transport));
     auto serial = serials_[name] = ++sessions_made_;
     return std::make_unique<VaultSession>(

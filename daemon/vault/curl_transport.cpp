@@ -351,6 +351,8 @@ std::optional<Error> CurlTransport::Impl::setup(Transfer& t) {
     curl_easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
     if (!settings_.ca_cert.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, settings_.ca_cert.c_str());
     if (!settings_.ca_path.empty()) curl_easy_setopt(c, CURLOPT_CAPATH, settings_.ca_path.c_str());
+    if (!settings_.client_cert.empty()) curl_easy_setopt(c, CURLOPT_SSLCERT, settings_.client_cert.c_str());
+    if (!settings_.client_key.empty()) curl_easy_setopt(c, CURLOPT_SSLKEY, settings_.client_key.c_str());
     if (settings_.skip_verify) {
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -419,6 +421,10 @@ Result<HttpReply> CurlTransport::Impl::outcome(Transfer& t, CURLcode rc) {
             case CURLE_SSL_CACERT_BADFILE:
             case CURLE_SSL_ISSUER_ERROR:
                 hint = "set VAULT_CACERT or [vault] ca_cert to the CA that signed Vault's certificate";
+                break;
+            case CURLE_SSL_CERTPROBLEM:
+                hint = "check VAULT_CLIENT_CERT and VAULT_CLIENT_KEY, or [vault] client_cert and client_key: they must "
+                       "name a readable PEM certificate and its private key";
                 break;
             case CURLE_SSL_CONNECT_ERROR:
                 hint = "the TLS handshake failed: check that VAULT_ADDR's scheme (https:// or http://) is the one "

@@ -204,9 +204,23 @@ TEST_CASE("config: Vault CLI variables override the file") {
     CHECK(c->vault.skip_verify);
     CHECK(c->vault.namespace_name == "team/");
     CHECK(c->vault.ca_cert == "/ca.pem");
+    REQUIRE(apply_vault_env(*c, env({{"VAULT_CLIENT_CERT", "/me.pem"}, {"VAULT_CLIENT_KEY", "/me.key"}})).ok());
+    CHECK(c->vault.client_cert == "/me.pem");
+    CHECK(c->vault.client_key == "/me.key");
     auto bad = apply_vault_env(*c, env({{"VAULT_SKIP_VERIFY", "maybe"}}));
     REQUIRE_FALSE(bad.ok());
     CHECK(bad.error().message.find("VAULT_SKIP_VERIFY") != std::string::npos);
+}
+
+TEST_CASE("config: [vault] client_cert and client_key; a key without its certificate is refused") {
+    auto c = parse("[vault]\nclient_cert = \"/me.pem\"\n", "c.toml");
+    REQUIRE(c.ok());
+    CHECK(c->vault.client_cert == "/me.pem");
+    CHECK(c->vault.client_key.empty());  // the key is in the certificate's file
+    auto lone_key = parse("[vault]\nclient_key = \"/me.key\"\n", "c.toml");
+    REQUIRE_FALSE(lone_key.ok());
+    CHECK(lone_key.error().message.find("c.toml:2:") != std::string::npos);
+    CHECK(lone_key.error().message.find("client_key needs client_cert") != std::string::npos);
 }
 
 TEST_CASE("config: fallback addresses are read, and VAULT_ADDR naming another Vault drops them") {

@@ -266,19 +266,39 @@ struct SelfSigned {
         PEM_write_X509(f, cert.get());
         std::fclose(f);
     }
-    ~SelfSigned() { std::remove(path.c_str()); }
+    ~SelfSigned() {
+        std::remove(path.c_str());
+        if (!with_key_path.empty()) std::remove(with_key_path.c_str());
+    }
+    /// The certificate and its private key in one PEM file, as a client certificate is often kept.
+    const std::string& write_with_key() {
+        with_key_path = path + ".with-key";
+        FILE* f = std::fopen(with_key_path.c_str(), "w");
+        REQUIRE(f);
+        PEM_write_X509(f, cert.get());
+        PEM_write_PrivateKey(f, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+        std::fclose(f);
+        return with_key_path;
+    }
 
     EvpPkey key;
     std::unique_ptr<X509, CFree<X509_free>> cert;
     std::string path;
+    std::string with_key_path;
 };
 
 /// An HTTPS server on 127.0.0.1 answering every request with `raw`, one connection at a time.
 class TlsServer {
 public:
-    TlsServer(const SelfSigned& id, std::string raw) : ctx_(SSL_CTX_new(TLS_server_method())), raw_(std::move(raw)) {
+    /// With `client`, the handshake demands a client certificate and trusts only that one.
+    TlsServer(const SelfSigned& id, std::string raw, const SelfSigned* client = nullptr)
+        : ctx_(SSL_CTX_new(TLS_server_method())), raw_(std::move(raw)) {
         SSL_CTX_use_certificate(ctx_.get(), id.cert.get());
         SSL_CTX_use_PrivateKey(ctx_.get(), id.key.get());
+        if (client) {
+            X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx_.get()), client->cert.get());
+            SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+        }
         listen_fd_ = listen_on_loopback(port_);
         thread_ = std::thread([this] { serve(); });
     }
@@ -576,6 +596,33 @@ TEST_CASE("curl transport: TLS is verified against the system roots, [vault] ca_
     config::VaultSettings careless;
     careless.skip_verify = true;
     CHECK(exchange(careless).ok());
+}
+
+TEST_CASE("curl transport: the client certificate ([vault] client_cert, VAULT_CLIENT_CERT) is presented") {
+    SelfSigned id, client;
+    TlsServer server(id, response(200, R"({"data":{}})", "Content-Type: application/json\r\nConnection: close\r\n"), &client);
+    auto exchange = [&](const std::string& cert, const std::string& key) {
+        config::VaultSettings settings;
+        settings.ca_cert = id.path;
+        settings.client_cert = cert;
+        settings.client_key = key;
+        asio::io_context io;
+        CurlTransport transport(io, settings);
+        std::optional<Result<HttpReply>> out;
+        transport.send(get(server.url()), [&](Result<HttpReply> r) { out.emplace(std::move(r)); });
+        io.run();
+        REQUIRE(out.has_value());
+        return std::move(*out);
+    };
+    CHECK_FALSE(exchange("", "").ok());  // the server demands one
+    auto with_key = exchange(client.write_with_key(), "");  // the key in the certificate's file
+    REQUIRE(with_key.ok());
+    CHECK(with_key->status == 200);
+
+    auto missing = exchange("/nonexistent/client.pem", "/nonexistent/client.key");
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().code == Errc::VaultUnreachable);
+    CHECK(contains(missing.error().message, "VAULT_CLIENT_CERT"));
 }
 
 TEST_CASE("curl transport: a URL curl will not fetch fails after send() returns") {
