@@ -341,6 +341,17 @@ private:
     std::thread thread_;
 };
 
+/// One GET of `url` through a transport made with `settings`.
+Result<HttpReply> exchange_with(const config::VaultSettings& settings, const std::string& url) {
+    asio::io_context io;
+    CurlTransport transport(io, settings);
+    std::optional<Result<HttpReply>> out;
+    transport.send(get(url), [&](Result<HttpReply> r) { out.emplace(std::move(r)); });
+    io.run();
+    REQUIRE(out.has_value());
+    return std::move(*out);
+}
+
 }  // namespace
 
 TEST_CASE("curl transport: a 200 with its body and the headers Vault's conventions need") {
@@ -573,15 +584,7 @@ TEST_CASE("curl transport: https:// to a plain-HTTP server says the scheme may b
 TEST_CASE("curl transport: TLS is verified against the system roots, [vault] ca_cert, or not at all when told") {
     SelfSigned id;
     TlsServer server(id, response(200, R"({"data":{}})", "Content-Type: application/json\r\nConnection: close\r\n"));
-    auto exchange = [&](config::VaultSettings settings) {
-        asio::io_context io;
-        CurlTransport transport(io, settings);
-        std::optional<Result<HttpReply>> out;
-        transport.send(get(server.url()), [&](Result<HttpReply> r) { out.emplace(std::move(r)); });
-        io.run();
-        REQUIRE(out.has_value());
-        return std::move(*out);
-    };
+    auto exchange = [&](const config::VaultSettings& settings) { return exchange_with(settings, server.url()); };
     auto untrusted = exchange({});
     REQUIRE_FALSE(untrusted.ok());
     CHECK(untrusted.error().code == Errc::VaultUnreachable);
@@ -606,13 +609,7 @@ TEST_CASE("curl transport: the client certificate ([vault] client_cert, VAULT_CL
         settings.ca_cert = id.path;
         settings.client_cert = cert;
         settings.client_key = key;
-        asio::io_context io;
-        CurlTransport transport(io, settings);
-        std::optional<Result<HttpReply>> out;
-        transport.send(get(server.url()), [&](Result<HttpReply> r) { out.emplace(std::move(r)); });
-        io.run();
-        REQUIRE(out.has_value());
-        return std::move(*out);
+        return exchange_with(settings, server.url());
     };
     CHECK_FALSE(exchange("", "").ok());  // the server demands one
     auto with_key = exchange(client.write_with_key(), "");  // the key in the certificate's file
