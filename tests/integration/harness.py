@@ -366,6 +366,12 @@ class Daemon:
         wait_for(lambda: os.path.exists(self.control_socket) and os.path.exists(self.agent_socket),
                  "sshcertd's sockets", proc=self.proc)
 
+    def wait_for_clock_probe(self):
+        """Until the sys/health that measures clock skew at start has been answered: a test that clears
+        the stand-in's request log after this sees only the requests its own steps cause."""
+        wait_for(lambda: "clock_skew_seconds" in self.control("status").get("result", {}), "sshcertd's clock skew probe",
+                 proc=self.proc)
+
     def start_socket_activated(self, names=("agent", "control"), notify=None):
         """systemd-socket-activate listens on both sockets under the given FileDescriptorName=s and execs
         sshcertd (same PID) on the first connection, as a socket unit would start sshcertd.service."""

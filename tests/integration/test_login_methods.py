@@ -191,6 +191,7 @@ class TotpTest(LoginMethodsTestCase):
         user, entity = self.new_user(mfa=[self.totp_id])
         secret = self.totp_secret(entity)
         d = self.daemon()
+        d.wait_for_clock_probe()
         self.vault.clear_requests()
         r = self.password_login(d, user, "--mfa-passcode", totp_code(secret))
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -304,6 +305,7 @@ class LdapTestCase(LoginMethodsTestCase):
 class LdapTest(LdapTestCase):
     def test_ldap_login_gets_the_groups_policies_and_signs(self):
         d = self.ldap_daemon()
+        d.wait_for_clock_probe()
         self.vault.clear_requests()
         r = d.sshcert("login", "--username", "alice", "--password-stdin", input=self.LDAP_PASSWORD + "\n")
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -108,6 +108,7 @@ class OidcLoginTest(VaultSshTestCase):
 
     def test_browser_login_gets_a_token_that_signs_for_sshd(self):
         d = self.oidc_daemon()
+        d.wait_for_clock_probe()
         self.vault.clear_requests()
         r = self.login_in_browser(d)
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -181,6 +182,7 @@ class OidcLoginTest(VaultSshTestCase):
 
     def test_the_callback_port_in_use_names_the_setting(self):
         d = self.oidc_daemon()
+        d.wait_for_clock_probe()
         with socket.socket() as busy:
             busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past earlier tests' TIME_WAIT
             busy.bind(("127.0.0.1", self.port))
