@@ -127,9 +127,8 @@ int run(int argc, char** argv) {
 
     LoginOptions login;
     auto* login_cmd = app.add_subcommand("login", "log in to Vault; the daemon keeps the token in memory");
-    login_cmd->add_option("-m,--method", login.method,
-                          "token, userpass, ldap, oidc or approle (default: [auth] method, else token)")
-        ->check(CLI::IsMember({"token", "userpass", "ldap", "oidc", "approle"}));
+    login_cmd->add_option("-m,--method", login.method, config::login_method_list("or") + " (default: [auth] method, else token)")
+        ->check(CLI::IsMember(std::vector<std::string>(config::kLoginMethods.begin(), config::kLoginMethods.end())));
     login_cmd->add_option("--mount", login.mount, "auth mount path (default: the method's name)");
     login_cmd->add_option("-u,--username", login.username, "userpass or ldap user (default: [auth] username, else $USER)");
     login_cmd->add_option("--vault", login.vault, "log in to this [vault.<name>] of the config, with its [auth.<name>] defaults "
@@ -141,7 +140,9 @@ int run(int argc, char** argv) {
     login_cmd->add_option("--mfa-passcode", login.mfa_passcode,
                           "answer Vault's login MFA with this one-time passcode instead of asking for it")
         ->type_name("CODE");
-    login_cmd->add_option("--role", login.role, "oidc: the Vault role (default: [auth] role, else the mount's default_role)")
+    login_cmd->add_option("--role", login.role,
+                          "oidc: the Vault role (default: [auth] role, else the mount's default_role); cert: the certs/ entry "
+                          "to match (default: [auth] role, else any)")
         ->type_name("ROLE");
     login_cmd->add_flag("--no-browser", login.no_browser,
                         "oidc: print the sign-in URL instead of opening a browser, and read the address the browser "

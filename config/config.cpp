@@ -6,6 +6,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cerrno>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "host_match.hpp"
 #include "paths.hpp"
@@ -189,9 +191,11 @@ std::optional<Error> read_vault(const toml::table& t, const std::string& section
     return r.error();
 }
 
-/// Reads an [auth] or [auth.<name>] table: one parser for both, so every key works in either.
+/// Reads an [auth] or [auth.<name>] table: one parser for both, so every key works in either. Its
+/// client_cert and client_key are the cert method's names for those of its Vault (`v`): Vault checks the
+/// certificate at every renewal too, so it belongs to the connection.
 std::optional<Error> read_auth(const toml::table& t, const std::string& section, const std::string& origin,
-                               AuthSettings& a, const std::vector<std::string>& skip = {}) {
+                               AuthSettings& a, VaultSettings& v, const std::vector<std::string>& skip = {}) {
     TableReader r(t, section, origin);
     for (const auto& k : skip) r.allow(k);
     r.string("method", a.method);
@@ -207,11 +211,22 @@ std::optional<Error> read_auth(const toml::table& t, const std::string& section,
     r.string("role_id_file", a.role_id_file);
     r.string("secret_id_file", a.secret_id_file);
     r.boolean("secret_id_wrapped", a.secret_id_wrapped);
+    std::string client_cert, client_key;
+    r.string("client_cert", client_cert);
+    r.string("client_key", client_key);
     r.reject_unknown();
-    if (!r.error() && a.method != "token" && a.method != "userpass" && a.method != "ldap" && a.method != "oidc" &&
-        a.method != "approle")
-        r.fail_at(t.get("method")->source(),
-                  section + " method must be \"token\", \"userpass\", \"ldap\", \"oidc\" or \"approle\"");
+    for (auto [key, value, field] : {std::tuple{"client_cert", &client_cert, &v.client_cert},
+                                     std::tuple{"client_key", &client_key, &v.client_key}}) {
+        if (r.error() || value->empty()) continue;
+        if (!field->empty() && *field != *value)
+            r.fail_at(t.get(key)->source(), section + " " + key + " differs from the Vault's " + key + " (" + *field +
+                                                "); set it in one place");
+        *field = *value;
+    }
+    if (!r.error() && v.client_cert.empty() && !v.client_key.empty())
+        r.fail_at(t.get("client_key")->source(), section + " client_key needs client_cert, the certificate it belongs to");
+    if (!r.error() && !is_login_method(a.method))
+        r.fail_at(t.get("method")->source(), section + " method must be " + login_method_list("or"));
     for (const char* key : {"role_id_file", "secret_id_file"}) {
         const std::string& path = std::string_view(key) == "role_id_file" ? a.role_id_file : a.secret_id_file;
         if (!r.error() && !path.empty() && path[0] != '/' && !path.starts_with("~/"))
@@ -247,7 +262,7 @@ std::optional<Error> read_vaults(const toml::table& root, const std::string& ori
     if (vault)
         if (auto e = read_vault(*vault, "[vault]", origin, c.vault, names)) return e;
     if (auth)
-        if (auto e = read_auth(*auth, "[auth]", origin, c.auth, sub_tables(auth))) return e;
+        if (auto e = read_auth(*auth, "[auth]", origin, c.auth, c.vault, sub_tables(auth))) return e;
     for (const auto& name : names) {
         const auto& t = *vault->get_as<toml::table>(name);
         std::string section = "[vault." + name + "]";
@@ -268,7 +283,7 @@ std::optional<Error> read_vaults(const toml::table& root, const std::string& ori
                 return error_at(origin, t.source(), section + " has the address of [vault." + other.name + "] (" +
                                                         nv.vault.address + "); one Vault is one table");
         if (const auto* a = auth ? auth->get_as<toml::table>(name) : nullptr)
-            if (auto e = read_auth(*a, "[auth." + name + "]", origin, nv.auth)) return e;
+            if (auto e = read_auth(*a, "[auth." + name + "]", origin, nv.auth, nv.vault)) return e;
         c.vaults.push_back(std::move(nv));
     }
     for (const auto& name : sub_tables(auth))
@@ -279,6 +294,17 @@ std::optional<Error> read_vaults(const toml::table& root, const std::string& ori
 }
 
 }  // namespace
+
+bool is_login_method(std::string_view name) {
+    return std::find(kLoginMethods.begin(), kLoginMethods.end(), name) != kLoginMethods.end();
+}
+
+std::string login_method_list(std::string_view last) {
+    std::string out;
+    for (std::size_t i = 0; i < kLoginMethods.size(); ++i)
+        out += (i == 0 ? "" : i + 1 == kLoginMethods.size() ? " " + std::string(last) + " " : ", ") + std::string(kLoginMethods[i]);
+    return out;
+}
 
 std::string_view to_string(KeyType t) {
     for (const auto& [k, name] : kKeyTypes)

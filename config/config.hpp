@@ -3,10 +3,12 @@
 // defaults, and the Vault CLI environment variables that override it.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "paths.hpp"
@@ -18,6 +20,12 @@ enum class KeyType { Ed25519, EcdsaP256, EcdsaP384, Rsa3072, Rsa4096 };
 /// The config spelling of a key type ("ed25519", "ecdsa-p256", ...).
 std::string_view to_string(KeyType t);
 std::optional<KeyType> key_type_from_string(std::string_view s);
+
+/// The ways `sshcert login` can log in ([auth] method, --method), in the order help texts list them.
+inline constexpr std::array<std::string_view, 6> kLoginMethods{"token", "userpass", "ldap", "oidc", "approle", "cert"};
+bool is_login_method(std::string_view name);
+/// "token, userpass, ldap, oidc, approle or cert" (`last` joins the last two: "or", "and").
+std::string login_method_list(std::string_view last);
 
 struct VaultSettings {
     std::string address = "https://127.0.0.1:8200";  ///< the Vault CLI's default
@@ -37,7 +45,7 @@ struct VaultSettings {
 };
 
 struct AuthSettings {
-    std::string method = "token";  ///< default for `sshcert login`: token, userpass, ldap, oidc or approle
+    std::string method = "token";  ///< default for `sshcert login`: one of kLoginMethods
     std::string mount;             ///< auth mount path; empty means the method's own name
     std::string username;          ///< default user name for password methods
     /// How long a login waits for its second factor (a passcode, a push approved); Vault itself

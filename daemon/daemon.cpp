@@ -93,7 +93,7 @@ std::unique_ptr<VaultSession> Daemon::make_session(const std::string& name, cons
     tls.client_cert = expand_home(settings.client_cert);
     tls.client_key = expand_home(settings.client_key);
     auto transport = std::make_shared<CurlTransport>(io_, tls);
-    auto vault = std::make_shared<VaultClient>(io_, settings, std::move(transport));
+    auto vault = std::make_shared<VaultClient>(io_, std::move(tls), std::move(transport));
     auto serial = serials_[name] = ++sessions_made_;
     return std::make_unique<VaultSession>(
         io_, std::move(vault), [this, name, serial](bool identity_changed) { on_login_changed(name, serial, identity_changed); });

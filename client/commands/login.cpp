@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 
 #include "commands.hpp"
@@ -189,8 +190,16 @@ int cmd_login(const Context& ctx, const LoginOptions& opts) {
     } else if (method == "approle") {
         // Nothing from the person: the daemon reads [auth] role_id_file and secret_id_file itself, and
         // logs in again by itself when the token ends.
+    } else if (method == "cert") {
+        // The daemon presents the certificate on its connection to Vault; we only say which certs/ entry.
+        std::string role = !opts.role.empty() ? opts.role : auth->role;
+        if (!role.empty()) request["role"] = role;
+        // The daemon checks these against what it presents: it cannot take them on for this login alone,
+        // since Vault asks for the same certificate at every renewal.
+        for (auto [var, field] : {std::pair{"VAULT_CLIENT_CERT", "client_cert"}, std::pair{"VAULT_CLIENT_KEY", "client_key"}})
+            if (const char* v = ctx.getenv(var); v && *v) request[field] = std::filesystem::absolute(v).lexically_normal().string();
     } else {
-        return fail({Errc::InvalidArgument, "unknown login method '" + method + "' (use token, userpass, ldap, oidc or approle)"});
+        return fail({Errc::InvalidArgument, "unknown login method '" + method + "' (use " + config::login_method_list("or") + ")"});
     }
     if (!secret) return fail(secret.error());
     if (!secret->empty()) request["secret"] = *secret;

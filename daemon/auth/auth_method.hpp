@@ -27,11 +27,11 @@ namespace sshcert {
 inline constexpr std::chrono::seconds kMaxChallengeLifetime{300};
 
 struct LoginRequest {
-    std::string method;    ///< "token", "userpass", "ldap", "oidc" or "approle"
+    std::string method;    ///< one of config::kLoginMethods
     std::string mount;     ///< auth mount; empty for the method's default
     std::string username;  ///< for password methods
     SecretString secret;   ///< the token or password
-    std::string role;          ///< oidc: the Vault role; empty for the mount's default_role
+    std::string role;          ///< oidc: the Vault role, empty for the mount's default_role; cert: the certs/ entry
     std::string redirect_uri;  ///< oidc: the client's loopback callback, which the browser ends on
     std::string role_id_file;    ///< approle: read at every login
     std::string secret_id_file;  ///< approle: the secret_id, or with secret_id_wrapped a wrapping token for it

@@ -10,4 +10,5 @@ const AuthMethod& userpass_method();
 const AuthMethod& ldap_method();
 const AuthMethod& oidc_method();
 const AuthMethod& approle_method();
+const AuthMethod& cert_method();
 }  // namespace sshcert

@@ -7,9 +7,9 @@
 namespace sshcert {
 
 namespace {
-const std::array<const AuthMethod*, 5>& methods() {
-    static const std::array<const AuthMethod*, 5> all{&token_method(), &userpass_method(), &ldap_method(), &oidc_method(),
-                                                      &approle_method()};
+const std::array<const AuthMethod*, 6>& methods() {
+    static const std::array<const AuthMethod*, 6> all{&token_method(), &userpass_method(), &ldap_method(), &oidc_method(),
+                                                      &approle_method(), &cert_method()};
     return all;
 }
 }  // namespace

@@ -3,6 +3,8 @@
 // challenge (login MFA, an OIDC browser sign-in) that login-continue answers.
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
+#include <tuple>
 
 #include "control_service.hpp"
 #include "log.hpp"
@@ -22,6 +24,27 @@ TokenKeeper::LoginDone login_reply(VaultSession& session, ControlReply reply) {
         reply(control::make_reply(control::to_json(std::get<control::TokenSummary>(*r))));
     };
 }
+
+namespace {
+/// A cert login's VAULT_CLIENT_CERT / VAULT_CLIENT_KEY (from the login command's environment) must be what
+/// sshcertd presents: Vault asks for the certificate again at every renewal, so it cannot be this login's alone.
+std::optional<Error> check_client_certificate(control::FieldReader& f, const config::VaultSettings& vault,
+                                              const std::string& config_file) {
+    for (auto [field, var, presented] : {std::tuple{"client_cert", "VAULT_CLIENT_CERT", &vault.client_cert},
+                                         std::tuple{"client_key", "VAULT_CLIENT_KEY", &vault.client_key}}) {
+        auto given = f.optional_string(field);
+        if (!given || *given == *presented) continue;
+        return Error{Errc::InvalidArgument,
+                     std::string(var) + " is " + *given + ", but sshcertd presents " +
+                         (presented->empty() ? std::string("no ") + (field == std::string_view("client_cert") ? "certificate" : "separate key")
+                                             : *presented) +
+                         " to Vault at " + vault.address + ", which checks it again at every token renewal: set [vault] " +
+                         field + " = \"" + *given + "\" in " + (config_file.empty() ? "config.toml" : config_file) +
+                         " and run sshcert reload"};
+    }
+    return std::nullopt;
+}
+}  // namespace
 
 void login(ControlContext& ctx, const control::Json& request, ControlReply reply) {
     control::FieldReader f(request);
@@ -43,6 +66,8 @@ void login(ControlContext& ctx, const control::Json& request, ControlReply reply
     req.secret_id_file = config::expand_home(auth.secret_id_file, getenv);
     req.secret_id_wrapped = auth.secret_id_wrapped;
     VaultSession& session = *vault->session;
+    if (auto mismatch = check_client_certificate(f, session.vault()->settings(), ctx.config().source))
+        return reply(control::make_error_reply(*mismatch));
     session.tokens().login(std::move(req), login_reply(session, std::move(reply)));
 }
 
