@@ -31,8 +31,8 @@ Error explain(Error e, const std::string& mount_name, const std::string& certifi
                     "[vault] client_cert to a certificate Vault trusts";
     else if (says("no chain matching all constraints"))
         e.message = "the client certificate " + certificate + " is trusted at auth/" + mount_name +
-                    " but meets no certs/ entry's constraints (allowed names, OUs, extensions)" +
-                    " ; check [auth] role and the entry's allowed_common_names";
+                    " but meets no certs/ entry's constraints (allowed names, OUs, extensions); check [auth] role and "
+                    "the entry's allowed_common_names";
     else if (e.code == Errc::VaultRefused || e.code == Errc::VaultDenied)
         e.message = "Vault rejected the cert login with " + certificate + " at auth/" + mount_name + ": " + said;
     return e;

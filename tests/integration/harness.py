@@ -134,20 +134,29 @@ class VaultError(Exception):
 class Vault:
     """A Vault to test against, configured through the real API with a root token."""
 
-    def __init__(self, workdir, cleanup):
+    def __init__(self, workdir, cleanup, tls=None):
+        """`tls` (stand-in only): (server certificate, its key, client CA) PEM paths; the stand-in then also
+        serves HTTPS at self.tls_addr, asking for client certificates issued by that CA."""
         self.is_standin = not os.environ.get("SSHCERT_TEST_VAULT_ADDR")
         if self.is_standin:
             self.root_token = "hvs.root-" + os.urandom(8).hex()
             port_file = os.path.join(workdir, "vault.port")
+            tls_port_file = os.path.join(workdir, "vault-tls.port")
+            tls_args = [] if tls is None else ["--tls-cert", tls[0], "--tls-key", tls[1], "--tls-client-ca", tls[2],
+                                               "--tls-port-file", tls_port_file]
             self.log = open(os.path.join(workdir, "vault.log"), "w")
             self.proc = subprocess.Popen(
-                [PYTHON, STANDIN, "--port", "0", "--port-file", port_file, "--root-token", self.root_token],
+                [PYTHON, STANDIN, "--port", "0", "--port-file", port_file, "--root-token", self.root_token, *tls_args],
                 stdout=self.log, stderr=subprocess.STDOUT)
             cleanup(lambda: stop_process(self.proc))
             cleanup(self.log.close)
-            wait_for(lambda: os.path.exists(port_file), "the Vault stand-in to listen", proc=self.proc)
+            wait_for(lambda: os.path.exists(port_file) and (tls is None or os.path.exists(tls_port_file)),
+                     "the Vault stand-in to listen", proc=self.proc)
             with open(port_file) as f:
                 self.addr = f"http://127.0.0.1:{f.read().strip()}"
+            if tls is not None:
+                with open(tls_port_file) as f:
+                    self.tls_addr = f"https://127.0.0.1:{f.read().strip()}"
         else:
             self.addr = os.environ["SSHCERT_TEST_VAULT_ADDR"].rstrip("/")
             self.root_token = os.environ["SSHCERT_TEST_VAULT_TOKEN"]
