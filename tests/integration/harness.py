@@ -134,9 +134,10 @@ class VaultError(Exception):
 class Vault:
     """A Vault to test against, configured through the real API with a root token."""
 
-    def __init__(self, workdir, cleanup, tls=None):
+    def __init__(self, workdir, cleanup, tls=None, record_secrets=False):
         """`tls` (stand-in only): (server certificate, its key, client CA) PEM paths; the stand-in then also
-        serves HTTPS at self.tls_addr, asking for client certificates issued by that CA."""
+        serves HTTPS at self.tls_addr, asking for client certificates issued by that CA. `record_secrets`:
+        the request log keeps tokens and secrets, for tests that look for them where they must not be."""
         self.is_standin = not os.environ.get("SSHCERT_TEST_VAULT_ADDR")
         if self.is_standin:
             self.root_token = "hvs.root-" + os.urandom(8).hex()
@@ -146,7 +147,8 @@ class Vault:
                                                "--tls-port-file", tls_port_file]
             self.log = open(os.path.join(workdir, "vault.log"), "w")
             self.proc = subprocess.Popen(
-                [PYTHON, STANDIN, "--port", "0", "--port-file", port_file, "--root-token", self.root_token, *tls_args],
+                [PYTHON, STANDIN, "--port", "0", "--port-file", port_file, "--root-token", self.root_token, *tls_args,
+                 *(["--record-secrets"] if record_secrets else [])],
                 stdout=self.log, stderr=subprocess.STDOUT)
             cleanup(lambda: stop_process(self.proc))
             cleanup(self.log.close)
@@ -216,6 +218,11 @@ class Vault:
         with urllib.request.urlopen(req, timeout=10) as resp:
             text = resp.read().decode()
             return json.loads(text) if text else None
+
+    def tokens_used(self):
+        """Every Vault token but the root token that requests carried (stand-in with record_secrets)."""
+        return {r["headers"]["x-vault-token"] for r in self.requests()
+                if r["headers"].get("x-vault-token") not in (None, "", self.root_token)}
 
     def clear_requests(self):
         self._admin("DELETE", "requests")
@@ -433,6 +440,18 @@ class Daemon:
             s.sendall(struct.pack(">I", len(body)) + body)
             (length,) = struct.unpack(">I", _recv_exact(s, 4))
             return json.loads(_recv_exact(s, length))
+
+    def leaks(self, *secrets):
+        """Where under HOME and in the daemon's log any of `secrets` appears: (place, secret) pairs."""
+        places = [(self.log_path, self.log())]
+        for root, _dirs, files in os.walk(self.home):
+            for name in files:
+                path = os.path.join(root, name)
+                if os.path.islink(path) or not os.path.isfile(path):
+                    continue
+                with open(path, errors="replace") as f:
+                    places.append((path, f.read()))
+        return [(place, secret) for place, text in places for secret in secrets if secret and secret in text]
 
     def agent_env(self):
         env = dict(self.env)

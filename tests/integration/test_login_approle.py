@@ -18,7 +18,7 @@ class AppRoleLogin(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = class_workdir(cls)
-        cls.vault = v = Vault(cls.tmp, cls.addClassCleanup)
+        cls.vault = v = Vault(cls.tmp, cls.addClassCleanup, record_secrets=True)
         cls.mount = f"ssh-{v.suffix}"
         cls.approle = f"approle-{v.suffix}"
         ca = v.enable_ssh(cls.mount)
@@ -70,7 +70,7 @@ class AppRoleLogin(unittest.TestCase):
         r = d.sshcert("ssh", *self.sshd.ssh_options(), f"{LOGIN_USER}@127.0.0.1", "echo approle-ok")
         self.assertEqual((r.returncode, r.stdout.strip()), (0, "approle-ok"), r.stderr)
 
-    def test_login_from_files_gives_certificates_and_no_secret_reaches_the_log(self):
+    def test_login_from_files_gives_certificates_and_no_secret_reaches_the_log_or_home(self):
         secret = self.secret_id("build")
         d = self.daemon("build", secret)
         r = d.sshcert("login")
@@ -78,6 +78,10 @@ class AppRoleLogin(unittest.TestCase):
         self.assertIn("as approle", r.stdout)
         self.ssh_works(d)
         self.assertNotIn(secret, d.log())
+        if self.vault.is_standin:
+            tokens = self.vault.tokens_used()
+            self.assertTrue(tokens)
+            self.assertEqual(d.leaks(secret, *tokens), [])
 
     @standin_only
     def test_the_daemon_logs_in_again_by_itself_reading_the_rotated_secret_id(self):

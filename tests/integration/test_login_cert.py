@@ -28,7 +28,8 @@ class CertLogin(unittest.TestCase):
         client_cas = os.path.join(cls.tmp, "client-cas.pem")
         with open(client_cas, "w") as f:
             f.write(cls.pki.ca.pem() + cls.other_pki.ca.pem())
-        cls.vault = v = Vault(cls.tmp, cls.addClassCleanup, tls=(server.cert, server.key, client_cas))
+        cls.vault = v = Vault(cls.tmp, cls.addClassCleanup, tls=(server.cert, server.key, client_cas),
+                                   record_secrets=True)
         cls.machine = cls.pki.client("machine-1")
         cls.mount = f"ssh-{v.suffix}"
         cls.cert_mount = f"cert-{v.suffix}"
@@ -73,6 +74,9 @@ class CertLogin(unittest.TestCase):
         self.ssh_works(d)
         status = json.loads(d.sshcert("status", "--json").stdout)
         self.assertTrue(status["logged_in"])
+        tokens = self.vault.tokens_used()
+        self.assertTrue(tokens)
+        self.assertEqual(d.leaks(*tokens), [])
 
     def test_the_token_is_renewed_over_tls_and_at_its_max_ttl_the_daemon_logs_in_again(self):
         d = self.daemon(role="short")
