@@ -48,15 +48,23 @@ class CertLogin(unittest.TestCase):
         self.work = Workdir(self)
         self.vault.clear_requests()
 
-    def daemon(self, client=None, role="machines", addr=None, ca=True, **env):
+    def daemon(self, client=None, role="machines", addr=None, ca=True, in_config=False, **env):
+        """sshcertd presenting `client` (default machine-1; False: none), named in VAULT_CACERT and
+        VAULT_CLIENT_CERT/KEY, or with `in_config` in [vault] ca_cert and [auth] client_cert/client_key."""
         client = self.machine if client is None else client
-        settings = {"VAULT_CACERT": self.pki.ca.cert} if ca else {}
-        if client:
+        settings, vault, auth = {}, "", f'[auth]\nmethod = "cert"\nmount = "{self.cert_mount}"\nrole = "{role}"\n'
+        if ca and in_config:
+            vault = f'[vault]\nca_cert = "{self.pki.ca.cert}"\n\n'
+        elif ca:
+            settings["VAULT_CACERT"] = self.pki.ca.cert
+        if client and in_config:
+            auth += f'client_cert = "{client.cert}"\nclient_key = "{client.key}"\n'
+        elif client:
             settings.update(VAULT_CLIENT_CERT=client.cert, VAULT_CLIENT_KEY=client.key)
         settings.update(env)
-        auth = f'[auth]\nmethod = "cert"\nmount = "{self.cert_mount}"\nrole = "{role}"\n\n'
         return Daemon(self.work.path, addr or self.vault.tls_addr,
-                      auth + profile_toml("local", ["127.0.0.1"], "ci", mount=self.mount), self.work.cleanup, env=settings)
+                      vault + auth + "\n" + profile_toml("local", ["127.0.0.1"], "ci", mount=self.mount), self.work.cleanup,
+                      env=settings)
 
     def requests(self, suffix, status=200):
         return [r for r in self.vault.requests() if r["path"].endswith(suffix) and r["status"] == status]
@@ -78,8 +86,8 @@ class CertLogin(unittest.TestCase):
         self.assertTrue(tokens)
         self.assertEqual(d.leaks(*tokens), [])
 
-    def test_the_token_is_renewed_over_tls_and_at_its_max_ttl_the_daemon_logs_in_again(self):
-        d = self.daemon(role="short")
+    def test_with_the_certificate_in_the_config_the_token_is_renewed_and_at_its_max_ttl_the_daemon_logs_in_again(self):
+        d = self.daemon(role="short", in_config=True)
         self.assertEqual(d.sshcert("login").returncode, 0)
         # The stand-in renews only over a connection presenting the certificate that logged in.
         wait_for(lambda: self.requests("auth/token/renew-self"), "the token to be renewed", timeout=SHORT_TTL * 3)
