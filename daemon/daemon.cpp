@@ -89,9 +89,8 @@ std::unique_ptr<VaultSession> Daemon::make_session(const std::string& name, cons
         log::warn("TLS verification of Vault '", name, "' at ", settings.address,
                   " is OFF (VAULT_SKIP_VERIFY or [vault] skip_verify): anyone on the network path can read its tokens; "
                   "set VAULT_CACERT or [vault] ca_cert to Vault's CA instead");
-    config::VaultSettings tls = settings;  // the client certificate's paths may start with ~/
-    tls.client_cert = expand_home(settings.client_cert);
-    tls.client_key = expand_home(settings.client_key);
+    config::VaultSettings tls = settings;  // the TLS files' paths may start with ~/
+    for (std::string* path : {&tls.ca_cert, &tls.ca_path, &tls.client_cert, &tls.client_key}) *path = expand_home(*path);
     auto transport = std::make_shared<CurlTransport>(io_, tls);
     auto vault = std::make_shared<VaultClient>(io_, std::move(tls), std::move(transport));
     auto serial = serials_[name] = ++sessions_made_;

@@ -7,6 +7,7 @@ not verify each say what to change."""
 
 import json
 import os
+import shutil
 import unittest
 
 from harness import LOGIN_USER, Daemon, Sshd, Vault, Workdir, class_workdir, profile_toml, standin_only, wait_for
@@ -53,8 +54,10 @@ class CertLogin(unittest.TestCase):
         VAULT_CLIENT_CERT/KEY, or with `in_config` in [vault] ca_cert and [auth] client_cert/client_key."""
         client = self.machine if client is None else client
         settings, vault, auth = {}, "", f'[auth]\nmethod = "cert"\nmount = "{self.cert_mount}"\nrole = "{role}"\n'
-        if ca and in_config:
-            vault = f'[vault]\nca_cert = "{self.pki.ca.cert}"\n\n'
+        if ca and in_config:  # as ~/vault-ca.pem, which sshcertd expands
+            os.makedirs(os.path.join(self.work.path, "home"), exist_ok=True)
+            shutil.copy(self.pki.ca.cert, os.path.join(self.work.path, "home", "vault-ca.pem"))
+            vault = '[vault]\nca_cert = "~/vault-ca.pem"\n\n'
         elif ca:
             settings["VAULT_CACERT"] = self.pki.ca.cert
         if client and in_config:
