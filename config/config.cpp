@@ -170,6 +170,26 @@ std::optional<Error> read_profile(const toml::table& t, const std::string& origi
     return r.error();
 }
 
+/// What is wrong with a Vault's tls_server_name (`from` says where it was set), if anything: it must be a
+/// host name, and only https addresses have a certificate to check it against.
+std::optional<std::string> tls_server_name_problem(const VaultSettings& v, const std::string& from) {
+    const std::string& name = v.tls_server_name;
+    if (name.empty()) return std::nullopt;
+    bool host_name = name.size() <= 253 && name.front() != '.' && name.front() != '-' &&
+                     std::all_of(name.begin(), name.end(), [](unsigned char ch) {
+                         return std::isalnum(ch) || ch == '-' || ch == '.';
+                     });
+    if (!host_name)
+        return from + " '" + name + "' is not a host name (letters, digits, '-' and '.'), e.g. vault.example.com";
+    std::vector<std::string> addresses{v.address};
+    addresses.insert(addresses.end(), v.fallback_addresses.begin(), v.fallback_addresses.end());
+    for (const auto& a : addresses)
+        if (a.rfind("http://", 0) == 0)
+            return from + " applies only to https:// addresses, but Vault's address " + a +
+                   " is plain http: use https:// or remove it";
+    return std::nullopt;
+}
+
 /// Reads a [vault] or [vault.<name>] table; `skip` are its sub-tables (the named Vaults).
 std::optional<Error> read_vault(const toml::table& t, const std::string& section, const std::string& origin,
                                 VaultSettings& v, const std::vector<std::string>& skip = {}) {
@@ -183,11 +203,16 @@ std::optional<Error> read_vault(const toml::table& t, const std::string& section
     r.boolean("skip_verify", v.skip_verify);
     r.string("client_cert", v.client_cert);
     r.string("client_key", v.client_key);
+    r.string("tls_server_name", v.tls_server_name);
     r.duration("timeout", v.timeout);
     r.reject_unknown();
     if (!r.error() && v.client_cert.empty() && !v.client_key.empty())
         r.fail_at(t.get("client_key")->source(),
                   section + " client_key needs client_cert, the certificate it belongs to");
+    if (auto problem = tls_server_name_problem(v, section + " tls_server_name"); problem && !r.error()) {
+        const toml::node* at = t.get("tls_server_name");
+        r.fail_at(at ? at->source() : t.source(), *problem);
+    }
     return r.error();
 }
 
@@ -434,6 +459,11 @@ Status apply_vault_env(Config& config, const Getenv& getenv) {
     set("VAULT_CAPATH", config.vault.ca_path);
     set("VAULT_CLIENT_CERT", config.vault.client_cert);
     set("VAULT_CLIENT_KEY", config.vault.client_key);
+    const char* name_env = getenv("VAULT_TLS_SERVER_NAME");
+    bool name_from_env = name_env && *name_env;
+    if (name_from_env) config.vault.tls_server_name = name_env;
+    if (auto problem = tls_server_name_problem(config.vault, name_from_env ? "VAULT_TLS_SERVER_NAME" : "[vault] tls_server_name"))
+        return Error{Errc::InvalidArgument, *problem};
     if (const char* v = getenv("VAULT_SKIP_VERIFY"); v && *v) {
         auto b = parse_go_bool(v);
         if (!b) return Error{Errc::InvalidArgument, std::string("could not parse VAULT_SKIP_VERIFY='") + v +

@@ -39,6 +39,9 @@ struct VaultSettings {
     /// at login and again at every token renewal.
     std::string client_cert;
     std::string client_key;  ///< empty: the key is in the client_cert file
+    /// The name Vault's certificate is checked against and sent as SNI and Host when it differs from
+    /// the address's host (VAULT_TLS_SERVER_NAME): https://10.0.0.5:8200 with a certificate for vault.internal.
+    std::string tls_server_name;
     std::chrono::seconds timeout{30};                 ///< whole-request timeout for each Vault call
 
     bool operator==(const VaultSettings&) const = default;

@@ -64,6 +64,32 @@ std::string seconds_text(std::chrono::milliseconds ms) {
     return buf;
 }
 
+using CurlUrl = std::unique_ptr<CURLU, CFree<curl_url_cleanup>>;
+
+/// curl has no option for SNI alone: to send `server_name` as SNI and Host and check Vault's certificate
+/// against it, the URL names it and CURLOPT_CONNECT_TO ("name:port:host:port") sends curl to the real host.
+/// Gives {the URL naming server_name, the CONNECT_TO entry}; nothing for plain http or a bad URL.
+std::optional<std::pair<std::string, std::string>> aim_at_server_name(const std::string& url,
+                                                                      const std::string& server_name) {
+    CurlUrl u(curl_url());
+    if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return std::nullopt;
+    auto part = [&](CURLUPart which, unsigned flags) -> std::optional<std::string> {
+        char* text = nullptr;
+        if (curl_url_get(u.get(), which, &text, flags) != CURLUE_OK) return std::nullopt;
+        std::string value(text);
+        curl_free(text);
+        return value;
+    };
+    auto scheme = part(CURLUPART_SCHEME, 0);
+    auto host = part(CURLUPART_HOST, 0);  // an IPv6 literal keeps its brackets, as CONNECT_TO wants
+    auto port = part(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+    if (!scheme || *scheme != "https" || !host || !port) return std::nullopt;
+    if (curl_url_set(u.get(), CURLUPART_HOST, server_name.c_str(), 0) != CURLUE_OK) return std::nullopt;
+    auto aimed = part(CURLUPART_URL, 0);
+    if (!aimed) return std::nullopt;
+    return std::pair{*aimed, server_name + ":" + *port + ":" + *host + ":" + *port};
+}
+
 constexpr const char* kCheckAddress = "check VAULT_ADDR or [vault] address, and that Vault is running";
 
 struct Transfer {
@@ -71,6 +97,7 @@ struct Transfer {
     HttpRequest request;  ///< curl reads the body from here
     std::string origin;   ///< for messages
     CurlHeaders headers;
+    CurlHeaders connect_to;  ///< with a tls_server_name: where curl really connects
     Transport::Done done;
     std::string body;     ///< the reply as it arrives; becomes reply.body
     HttpReply reply;      ///< status and headers
@@ -316,7 +343,15 @@ std::optional<Error> CurlTransport::Impl::setup(Transfer& t) {
 
     const long timeout_ms = static_cast<long>(r.timeout.count());
     curl_easy_setopt(c, CURLOPT_PRIVATE, &t);
-    curl_easy_setopt(c, CURLOPT_URL, r.url.c_str());
+    if (auto aimed = settings_.tls_server_name.empty() ? std::nullopt
+                                                       : aim_at_server_name(r.url, settings_.tls_server_name)) {
+        t.connect_to.reset(curl_slist_append(nullptr, aimed->second.c_str()));
+        if (!t.connect_to) return Error{Errc::Internal, "cannot start a request to Vault: out of memory"};
+        curl_easy_setopt(c, CURLOPT_URL, aimed->first.c_str());  // curl copies it
+        curl_easy_setopt(c, CURLOPT_CONNECT_TO, t.connect_to.get());
+    } else {
+        curl_easy_setopt(c, CURLOPT_URL, r.url.c_str());
+    }
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);  // VaultClient follows a standby's redirect itself
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, t.headers.get());
@@ -418,6 +453,16 @@ Result<HttpReply> CurlTransport::Impl::outcome(Transfer& t, CURLcode rc) {
         curl_easy_getinfo(t.easy.get(), CURLINFO_CONNECT_TIME_T, &connect_us);
         switch (rc) {
             case CURLE_PEER_FAILED_VERIFICATION:
+                if (what.find("does not match target host name") != std::string::npos ||
+                    what.find("no alternative certificate subject name matches") != std::string::npos) {
+                    hint = settings_.tls_server_name.empty()
+                               ? "Vault's certificate is for another name than VAULT_ADDR's host: use that name in "
+                                 "VAULT_ADDR, or set VAULT_TLS_SERVER_NAME or [vault] tls_server_name to it"
+                               : "Vault's certificate is not for " + settings_.tls_server_name +
+                                     ": check VAULT_TLS_SERVER_NAME or [vault] tls_server_name";
+                    break;
+                }
+                [[fallthrough]];
             case CURLE_SSL_CACERT_BADFILE:
             case CURLE_SSL_ISSUER_ERROR:
                 hint = "set VAULT_CACERT or [vault] ca_cert to the CA that signed Vault's certificate";

@@ -144,6 +144,13 @@ class CertLogin(unittest.TestCase):
         self.assertIn("VAULT_CACERT or [vault] ca_cert", r.stderr)
         self.assertEqual(self.requests(f"auth/{self.cert_mount}/login"), [])
 
+    def test_a_tls_server_name_the_certificate_is_not_for_is_named_in_the_error(self):
+        # The stand-in's certificate is for IP 127.0.0.1 only; the name reaches curl from sshcertd's environment.
+        d = self.daemon(VAULT_TLS_SERVER_NAME="vault.test")
+        r = d.sshcert("login")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("Vault's certificate is not for vault.test: check VAULT_TLS_SERVER_NAME", r.stderr)
+
     def test_skip_verify_works_and_warns_loudly(self):
         d = self.daemon(ca=False, VAULT_SKIP_VERIFY="true")
         r = d.sshcert("login")

@@ -223,6 +223,30 @@ TEST_CASE("config: [vault] client_cert and client_key; a key without its certifi
     CHECK(lone_key.error().message.find("client_key needs client_cert") != std::string::npos);
 }
 
+TEST_CASE("config: tls_server_name is a host name for https Vaults, from the file or VAULT_TLS_SERVER_NAME") {
+    auto c = parse("[vault]\naddress = \"https://10.0.0.5:8200\"\ntls_server_name = \"vault.internal\"\n\n"
+                   "[vault.b]\naddress = \"https://10.0.0.6:8200\"\ntls_server_name = \"vault-b.internal\"\n",
+                   "c.toml");
+    REQUIRE(c.ok());
+    CHECK(c->vault.tls_server_name == "vault.internal");
+    REQUIRE(c->find_vault("b"));
+    CHECK(c->find_vault("b")->tls_server_name == "vault-b.internal");
+    REQUIRE(apply_vault_env(*c, env({{"VAULT_TLS_SERVER_NAME", "vault.test"}})).ok());
+    CHECK(c->vault.tls_server_name == "vault.test");
+
+    CHECK(error_of("[vault]\naddress = \"https://a:8200\"\ntls_server_name = \"vault internal/\"\n") ==
+          "config.toml:3: [vault] tls_server_name 'vault internal/' is not a host name (letters, digits, '-' and '.'), "
+          "e.g. vault.example.com");
+    CHECK(error_of("[vault]\naddress = \"http://a:8200\"\ntls_server_name = \"vault.internal\"\n").find(
+              "config.toml:3: [vault] tls_server_name applies only to https:// addresses, but Vault's address http://a:8200 is "
+              "plain http") == 0);
+    auto plain = parse("[vault]\naddress = \"https://a:8200\"\n", "c.toml");
+    REQUIRE(plain.ok());
+    auto bad = apply_vault_env(*plain, env({{"VAULT_ADDR", "http://127.0.0.1:8200"}, {"VAULT_TLS_SERVER_NAME", "vault.test"}}));
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().message.find("VAULT_TLS_SERVER_NAME applies only to https:// addresses") == 0);
+}
+
 TEST_CASE("config: fallback addresses are read, and VAULT_ADDR naming another Vault drops them") {
     auto c = parse("[vault]\naddress = \"https://a:8200\"\nfallback_addresses = [\"https://b:8200\", \"https://c:8200\"]\n", "c.toml");
     REQUIRE(c.ok());

@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <functional>
+#include <csignal>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -235,9 +236,9 @@ std::vector<int> sockets_to(int port) {
     return out;
 }
 
-/// A self-signed certificate for IP 127.0.0.1, made at run time, and its PEM in a file.
+/// A self-signed certificate for `san` (IP 127.0.0.1 by default), made at run time, and its PEM in a file.
 struct SelfSigned {
-    SelfSigned() {
+    explicit SelfSigned(const char* san = "IP:127.0.0.1") {
         key.reset(EVP_EC_gen("P-256"));
         REQUIRE(key);
         cert.reset(X509_new());
@@ -251,7 +252,7 @@ struct SelfSigned {
         X509V3_CTX ctx;
         X509V3_set_ctx_nodb(&ctx);
         X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
-        for (auto [nid, value] : {std::pair{NID_subject_alt_name, "IP:127.0.0.1"}, std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
+        for (auto [nid, value] : {std::pair{NID_subject_alt_name, san}, std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
             X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
             REQUIRE(ext);
             X509_add_ext(cert.get(), ext, -1);
@@ -293,6 +294,7 @@ public:
     /// With `client`, the handshake demands a client certificate and trusts only that one.
     TlsServer(const SelfSigned& id, std::string raw, const SelfSigned* client = nullptr)
         : ctx_(SSL_CTX_new(TLS_server_method())), raw_(std::move(raw)) {
+        std::signal(SIGPIPE, SIG_IGN);  // as sshcertd runs: a peer that hung up is an error, not a death
         SSL_CTX_use_certificate(ctx_.get(), id.cert.get());
         SSL_CTX_use_PrivateKey(ctx_.get(), id.key.get());
         if (client) {
@@ -308,6 +310,11 @@ public:
         ::close(listen_fd_);
     }
     std::string url() const { return "https://127.0.0.1:" + std::to_string(port_) + "/v1/sys/thing"; }
+    /// The SNI name and the request head of the last exchange.
+    std::pair<std::string, std::string> last_seen() const {
+        std::lock_guard<std::mutex> lock(seen_mutex_);
+        return {last_sni_, last_request_};
+    }
 
 private:
     void serve() {
@@ -325,6 +332,12 @@ private:
                 char buf[4096];
                 int n;
                 while (got.find("\r\n\r\n") == std::string::npos && (n = SSL_read(ssl, buf, sizeof buf)) > 0) got.append(buf, n);
+                {
+                    std::lock_guard<std::mutex> lock(seen_mutex_);
+                    const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+                    last_sni_ = sni ? sni : "";
+                    last_request_ = got;
+                }
                 SSL_write(ssl, raw_.data(), static_cast<int>(raw_.size()));
                 SSL_shutdown(ssl);
             }
@@ -338,6 +351,8 @@ private:
     int listen_fd_ = -1;
     int port_ = 0;
     std::atomic<bool> stop_{false};
+    mutable std::mutex seen_mutex_;
+    std::string last_sni_, last_request_;
     std::thread thread_;
 };
 
@@ -620,6 +635,32 @@ TEST_CASE("curl transport: the client certificate ([vault] client_cert, VAULT_CL
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.error().code == Errc::VaultUnreachable);
     CHECK(contains(missing.error().message, "VAULT_CLIENT_CERT"));
+}
+
+TEST_CASE("curl transport: tls_server_name (VAULT_TLS_SERVER_NAME) is the name checked, sent as SNI and Host") {
+    SelfSigned id("DNS:vault.test");  // no IP SAN: VAULT_ADDR's 127.0.0.1 is not the certificate's name
+    TlsServer server(id, response(200, R"({"data":{}})", "Content-Type: application/json\r\nConnection: close\r\n"));
+    config::VaultSettings settings;
+    settings.ca_cert = id.path;
+    auto by_address = exchange_with(settings, server.url());
+    REQUIRE_FALSE(by_address.ok());
+    CHECK(by_address.error().code == Errc::VaultUnreachable);
+    CHECK(contains(by_address.error().message, "set VAULT_TLS_SERVER_NAME or [vault] tls_server_name"));
+
+    settings.tls_server_name = "vault.test";
+    auto by_name = exchange_with(settings, server.url());
+    REQUIRE(by_name.ok());
+    CHECK(by_name->status == 200);
+    auto [sni, head] = server.last_seen();
+    CHECK(sni == "vault.test");
+    CHECK(contains(head, "GET /v1/sys/thing HTTP/1.1\r\n"));
+    CHECK(contains(head, "\r\nHost: vault.test:"));
+
+    settings.tls_server_name = "other.test";
+    auto wrong = exchange_with(settings, server.url());
+    REQUIRE_FALSE(wrong.ok());
+    CHECK(contains(wrong.error().message, "Vault's certificate is not for other.test"));
+    CHECK(contains(wrong.error().message, "127.0.0.1"));  // the address it reached, for the person to compare
 }
 
 TEST_CASE("curl transport: a URL curl will not fetch fails after send() returns") {
