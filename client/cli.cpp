@@ -140,9 +140,13 @@ int run(int argc, char** argv) {
     login_cmd->add_option("--mfa-passcode", login.mfa_passcode,
                           "answer Vault's login MFA with this one-time passcode instead of asking for it")
         ->type_name("CODE");
+    login_cmd->add_option("--aws-mfa-code", login.aws_mfa_code,
+                          "aws: the MFA code for the profile's mfa_serial instead of asking for it")
+        ->type_name("CODE");
     login_cmd->add_option("--role", login.role,
                           "oidc: the Vault role (default: [auth] role, else the mount's default_role); cert: the certs/ entry "
-                          "to match (default: [auth] role, else any)")
+                          "to match (default: [auth] role, else any); aws: the Vault aws role (default: [auth] role, else "
+                          "the IAM name)")
         ->type_name("ROLE");
     login_cmd->add_flag("--no-browser", login.no_browser,
                         "oidc: print the sign-in URL instead of opening a browser, and read the address the browser "

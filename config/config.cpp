@@ -236,6 +236,10 @@ std::optional<Error> read_auth(const toml::table& t, const std::string& section,
     r.string("role_id_file", a.role_id_file);
     r.string("secret_id_file", a.secret_id_file);
     r.boolean("secret_id_wrapped", a.secret_id_wrapped);
+    r.string("aws_profile", a.aws_profile);
+    r.string("region", a.region);
+    r.string("header_value", a.header_value);
+    r.string("sts_endpoint", a.sts_endpoint);
     std::string client_cert, client_key;
     r.string("client_cert", client_cert);
     r.string("client_key", client_key);
@@ -257,6 +261,9 @@ std::optional<Error> read_auth(const toml::table& t, const std::string& section,
         if (!r.error() && !path.empty() && path[0] != '/' && !path.starts_with("~/"))
             r.fail_at(t.get(key)->source(), section + " " + key + " must be an absolute path (or start with ~/)");
     }
+    if (!r.error() && !a.sts_endpoint.empty() && !a.sts_endpoint.starts_with("https://") &&
+        !a.sts_endpoint.starts_with("http://"))
+        r.fail_at(t.get("sts_endpoint")->source(), section + " sts_endpoint must be a URL, e.g. \"https://sts.eu-west-1.amazonaws.com\"");
     if (!r.error() && a.oidc_listen_address.empty())
         r.fail_at(t.get("oidc_listen_address")->source(),
                   section + " oidc_listen_address must be an address to listen on, e.g. \"127.0.0.1\"");

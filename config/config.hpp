@@ -22,9 +22,9 @@ std::string_view to_string(KeyType t);
 std::optional<KeyType> key_type_from_string(std::string_view s);
 
 /// The ways `sshcert login` can log in ([auth] method, --method), in the order help texts list them.
-inline constexpr std::array<std::string_view, 6> kLoginMethods{"token", "userpass", "ldap", "oidc", "approle", "cert"};
+inline constexpr std::array<std::string_view, 7> kLoginMethods{"token", "userpass", "ldap", "oidc", "approle", "cert", "aws"};
 bool is_login_method(std::string_view name);
-/// "token, userpass, ldap, oidc, approle or cert" (`last` joins the last two: "or", "and").
+/// "token, userpass, ldap, oidc, approle, cert or aws" (`last` joins the last two: "or", "and").
 std::string login_method_list(std::string_view last);
 
 struct VaultSettings {
@@ -69,6 +69,13 @@ struct AuthSettings {
     std::string role_id_file;
     std::string secret_id_file;
     bool secret_id_wrapped = false;
+    /// aws: the ~/.aws profile (AWS_PROFILE wins), the region STS is signed for and asked in
+    /// (AWS_REGION wins), the X-Vault-AWS-IAM-Server-ID Vault's config/client wants, and an STS
+    /// endpoint URL other than AWS's (AWS_ENDPOINT_URL_STS wins). `role` is the Vault aws role.
+    std::string aws_profile;
+    std::string region;
+    std::string header_value;
+    std::string sts_endpoint;
 
     /// http://<oidc_callback_host>:<port>/oidc/callback, as the Vault CLI builds it.
     std::string oidc_redirect_uri() const;

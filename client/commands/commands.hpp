@@ -38,6 +38,7 @@ struct LoginOptions {
     bool token_stdin = false;
     bool password_stdin = false;
     std::optional<std::string> mfa_passcode;  ///< answers Vault's first MFA passcode question instead of a prompt
+    std::optional<std::string> aws_mfa_code;  ///< answers the first AWS MFA question (a role's mfa_serial)
     std::string role;         ///< oidc: the Vault role; default from [auth] role, else the mount's default_role
     bool no_browser = false;  ///< oidc: print the URL and read the callback address pasted on stdin
     bool report_on_stderr = false;  ///< when logging in on the way to something else (sshcert ssh)

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "aws_login.hpp"
 #include "commands.hpp"
 #include "format.hpp"
 #include "oidc_callback.hpp"
@@ -41,24 +42,29 @@ void wipe_field(control::Json& message, const char* key) {
 }
 
 /// Sends a request that carries a secret in `field`, and wipes it from the message afterwards.
-Result<control::Json> send_secret(const Context& ctx, control::Json message, const char* field) {
+Result<control::Json> send_secret(const Context& ctx, control::Json message, const char* field, const char* also = nullptr) {
     auto reply = ctx.daemon.call(message);
     wipe_field(message, field);
+    if (also) wipe_field(message, also);
     return reply;
 }
 
-/// The passcode for `c`: --mfa-passcode the first time, else asked at the terminal.
+/// The passcode for `c`: --mfa-passcode (--aws-mfa-code for AWS's) the first time, else asked at the terminal.
 Result<std::string> passcode_for(const control::LoginChallenge& c, const LoginOptions& opts, bool& given_used) {
+    bool aws = c.factor == "aws";
+    const auto& given = aws ? opts.aws_mfa_code : opts.mfa_passcode;
+    const char* flag = aws ? "--aws-mfa-code" : "--mfa-passcode";
     if (!c.retry_error.empty()) {
         if (given_used)
-            return Error{Errc::VaultDenied, c.retry_error + "; run sshcert login again with the current passcode"};
+            return Error{Errc::VaultDenied, c.retry_error + "; run sshcert login again with the current code"};
         std::cerr << "sshcert: " << c.retry_error << "; try again (" << format_duration(c.expires_in_seconds) << " left)\n";
     }
-    if (opts.mfa_passcode && !given_used) {
+    if (given && !given_used) {
         given_used = true;
-        return *opts.mfa_passcode;
+        return *given;
     }
-    return prompt_secret(c.prompt, "MFA passcode", "pass it with --mfa-passcode CODE");
+    std::string how = std::string("pass it with ") + flag + " CODE";
+    return prompt_secret(c.prompt, aws ? "AWS MFA code" : "MFA passcode", how.c_str());
 }
 
 /// Waits for the daemon while the person approves a push, counting down at a terminal.
@@ -198,6 +204,17 @@ int cmd_login(const Context& ctx, const LoginOptions& opts) {
         // since Vault asks for the same certificate at every renewal.
         for (auto [var, field] : {std::pair{"VAULT_CLIENT_CERT", "client_cert"}, std::pair{"VAULT_CLIENT_KEY", "client_key"}})
             if (const char* v = ctx.getenv(var); v && *v) request[field] = std::filesystem::absolute(v).lexically_normal().string();
+    } else if (method == "aws") {
+        // Found as the AWS CLI finds them, here, where the person's environment and ~/.aws are; the daemon
+        // assumes the profile's roles (asking for the MFA code) and keeps the temporary credentials.
+        std::string role = !opts.role.empty() ? opts.role : auth->role;
+        if (!role.empty()) request["role"] = role;
+        auto fields = client::aws::login_fields(ctx.getenv, *auth);
+        if (!fields) return fail(fields.error());
+        request["aws"] = std::move(fields->aws);
+        secret = std::move(fields->secret_access_key);
+        if (!fields->session_token.empty()) request["aws_session_token"] = fields->session_token;
+        wipe(fields->session_token.data(), fields->session_token.size());
     } else {
         return fail({Errc::InvalidArgument, "unknown login method '" + method + "' (use " + config::login_method_list("or") + ")"});
     }
@@ -205,7 +222,8 @@ int cmd_login(const Context& ctx, const LoginOptions& opts) {
     if (!secret->empty()) request["secret"] = *secret;
     wipe(secret->data(), secret->size());
 
-    auto reply = converse(ctx, opts, send_secret(ctx, control::make_request(control::op::kLogin, std::move(request)), "secret"),
+    auto reply = converse(ctx, opts, send_secret(ctx, control::make_request(control::op::kLogin, std::move(request)), "secret",
+                                                 "aws_session_token"),
                           listener ? &*listener : nullptr);
     if (!reply) return fail(reply.error());
     auto token = control::token_summary_from_json(*reply);

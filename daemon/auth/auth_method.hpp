@@ -15,6 +15,7 @@
 #include <string_view>
 #include <variant>
 
+#include "aws_login.hpp"
 #include "control_codec.hpp"
 #include "daemon_clock.hpp"
 #include "secure_bytes.hpp"
@@ -36,6 +37,7 @@ struct LoginRequest {
     std::string role_id_file;    ///< approle: read at every login
     std::string secret_id_file;  ///< approle: the secret_id, or with secret_id_wrapped a wrapping token for it
     bool secret_id_wrapped = false;
+    std::optional<aws::AwsLogin> aws;  ///< aws: the credentials and the roles to assume
     /// How long the login may wait for a second factor ([auth] mfa_timeout), at most kMaxChallengeLifetime.
     std::chrono::seconds challenge_lifetime = kMaxChallengeLifetime;
 };

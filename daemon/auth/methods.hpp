@@ -11,4 +11,5 @@ const AuthMethod& ldap_method();
 const AuthMethod& oidc_method();
 const AuthMethod& approle_method();
 const AuthMethod& cert_method();
+const AuthMethod& aws_method();
 }  // namespace sshcert

@@ -7,9 +7,9 @@
 namespace sshcert {
 
 namespace {
-const std::array<const AuthMethod*, 6>& methods() {
-    static const std::array<const AuthMethod*, 6> all{&token_method(), &userpass_method(), &ldap_method(), &oidc_method(),
-                                                      &approle_method(), &cert_method()};
+const std::array<const AuthMethod*, 7>& methods() {
+    static const std::array<const AuthMethod*, 7> all{&token_method(), &userpass_method(), &ldap_method(), &oidc_method(),
+                                                      &approle_method(), &cert_method(), &aws_method()};
     return all;
 }
 }  // namespace

@@ -353,6 +353,11 @@ void TokenKeeper::schedule_relogin(milliseconds wait) {
         login(*again_, [this, logouts](Result<LoginStep> r) {
             if (logouts != logouts_) return;
             if (r && std::holds_alternative<control::TokenSummary>(*r)) return;
+            if (!r && r.error().code == Errc::NotLoggedIn) {  // what it logged in with has ended: retrying gains nothing
+                log::warn("logging in again failed: ", r.error().message);
+                again_.reset();
+                return;
+            }
             // A challenge needs a person, whom an unattended login cannot ask.
             ++relogin_failures_;
             auto backoff = std::min<std::int64_t>(kMaxRenewRetry.count(), std::int64_t{1} << std::min(relogin_failures_, 9));

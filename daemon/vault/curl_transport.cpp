@@ -107,7 +107,10 @@ struct Transfer {
     bool in_multi = false;
     CurlEasy easy;        ///< last: cleaned up before what it points at
 
-    ~Transfer() { wipe(body); }
+    ~Transfer() {
+        wipe(body);
+        for (auto& header : request.headers) wipe(header.second);  // STS's carry the session token
+    }
 };
 
 }  // namespace
@@ -329,7 +332,9 @@ std::optional<Error> CurlTransport::Impl::setup(Transfer& t) {
         return grown != nullptr;
     };
     bool ok = add("X-Vault-Request: true") && add("Expect:");  // no 100-continue round trip
-    if (!r.body.empty()) ok = ok && add("Content-Type: application/json");
+    bool own_type = std::any_of(r.headers.begin(), r.headers.end(), [](const auto& h) { return iequals(h.first, "Content-Type"); });
+    if (!r.body.empty() && !own_type) ok = ok && add("Content-Type: application/json");
+    for (const auto& [name, value] : r.headers) ok = ok && add((name + ": " + value).c_str());
     if (!r.namespace_name.empty()) ok = ok && add(("X-Vault-Namespace: " + r.namespace_name).c_str());
     if (!r.token.empty()) {
         std::string line;

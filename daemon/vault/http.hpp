@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "result.hpp"
 #include "secure_bytes.hpp"
@@ -23,6 +25,8 @@ struct HttpRequest {
     SecretString body;              ///< JSON text; may carry a password. Empty: no body
     SecretString token;             ///< X-Vault-Token; empty: none
     std::string namespace_name;     ///< X-Vault-Namespace; empty: none
+    /// More headers, in order (AWS STS's signed ones); a Content-Type here replaces the JSON one.
+    std::vector<std::pair<std::string, std::string>> headers;
     std::chrono::milliseconds timeout{30000};  ///< whole exchange, connect included
 };
 

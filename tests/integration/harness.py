@@ -134,16 +134,19 @@ class VaultError(Exception):
 class Vault:
     """A Vault to test against, configured through the real API with a root token."""
 
-    def __init__(self, workdir, cleanup, tls=None, record_secrets=False):
+    def __init__(self, workdir, cleanup, tls=None, record_secrets=False, sts=False):
         """`tls` (stand-in only): (server certificate, its key, client CA) PEM paths; the stand-in then also
         serves HTTPS at self.tls_addr, asking for client certificates issued by that CA. `record_secrets`:
-        the request log keeps tokens and secrets, for tests that look for them where they must not be."""
+        the request log keeps tokens and secrets, for tests that look for them where they must not be. `sts`:
+        the stand-in also serves its AWS STS look-alike, at self.sts_addr."""
         self.is_standin = not os.environ.get("SSHCERT_TEST_VAULT_ADDR")
         if self.is_standin:
             self.root_token = "hvs.root-" + os.urandom(8).hex()
             port_file = os.path.join(workdir, "vault.port")
             tls_port_file = os.path.join(workdir, "vault-tls.port")
-            tls_args = [] if tls is None else ["--tls-cert", tls[0], "--tls-key", tls[1], "--tls-client-ca", tls[2],
+            sts_port_file = os.path.join(workdir, "sts.port")
+            tls_args = ["--sts-port-file", sts_port_file] if sts else []
+            tls_args += [] if tls is None else ["--tls-cert", tls[0], "--tls-key", tls[1], "--tls-client-ca", tls[2],
                                                "--tls-port-file", tls_port_file]
             self.log = open(os.path.join(workdir, "vault.log"), "w")
             self.proc = subprocess.Popen(
@@ -152,13 +155,17 @@ class Vault:
                 stdout=self.log, stderr=subprocess.STDOUT)
             cleanup(lambda: stop_process(self.proc))
             cleanup(self.log.close)
-            wait_for(lambda: os.path.exists(port_file) and (tls is None or os.path.exists(tls_port_file)),
+            wait_for(lambda: os.path.exists(port_file) and (tls is None or os.path.exists(tls_port_file))
+                     and (not sts or os.path.exists(sts_port_file)),
                      "the Vault stand-in to listen", proc=self.proc)
             with open(port_file) as f:
                 self.addr = f"http://127.0.0.1:{f.read().strip()}"
             if tls is not None:
                 with open(tls_port_file) as f:
                     self.tls_addr = f"https://127.0.0.1:{f.read().strip()}"
+            if sts:
+                with open(sts_port_file) as f:
+                    self.sts_addr = f"http://127.0.0.1:{f.read().strip()}"
         else:
             self.addr = os.environ["SSHCERT_TEST_VAULT_ADDR"].rstrip("/")
             self.root_token = os.environ["SSHCERT_TEST_VAULT_TOKEN"]
@@ -190,6 +197,15 @@ class Vault:
         body = {"key_type": "ca", "allow_user_certificates": True}
         body.update(options)
         self.api("POST", f"{mount}/roles/{role}", body)
+
+    def machine_ssh_ca(self):
+        """An SSH CA at ssh-<suffix> whose role "ci" signs for the login user, and policy ci-<suffix>
+        allowing it, as the machine-login tests want: (mount, policy, CA public key)."""
+        mount, policy = f"ssh-{self.suffix}", f"ci-{self.suffix}"
+        ca = self.enable_ssh(mount)
+        self.write_role(mount, "ci", allowed_users=LOGIN_USER, default_extensions={"permit-pty": ""}, ttl="30m")
+        self.write_policy(policy, f'path "{mount}/sign/*" {{ capabilities = ["update"] }}')
+        return mount, policy, ca
 
     def enable_userpass(self, mount):
         self.api("POST", f"sys/auth/{mount}", {"type": "userpass"})

@@ -19,15 +19,12 @@ class AppRoleLogin(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = class_workdir(cls)
         cls.vault = v = Vault(cls.tmp, cls.addClassCleanup, record_secrets=True)
-        cls.mount = f"ssh-{v.suffix}"
+        cls.mount, policy, ca = v.machine_ssh_ca()
         cls.approle = f"approle-{v.suffix}"
-        ca = v.enable_ssh(cls.mount)
-        v.write_role(cls.mount, "ci", allowed_users=LOGIN_USER, default_extensions={"permit-pty": ""}, ttl="30m")
-        v.write_policy(f"ci-{v.suffix}", f'path "{cls.mount}/sign/*" {{ capabilities = ["update"] }}')
         v.api("POST", f"sys/auth/{cls.approle}", {"type": "approle"})
         for role, ttl in (("build", "1h"), ("short", f"{TOKEN_TTL}s")):
             v.api("POST", f"auth/{cls.approle}/role/{role}",
-                  {"token_policies": [f"ci-{v.suffix}"], "token_ttl": ttl, "token_max_ttl": ttl, "secret_id_num_uses": 1})
+                  {"token_policies": [policy], "token_ttl": ttl, "token_max_ttl": ttl, "secret_id_num_uses": 1})
         cls.sshd = Sshd(cls.tmp, [ca], cls.addClassCleanup)
 
     def setUp(self):

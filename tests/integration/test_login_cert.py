@@ -32,12 +32,8 @@ class CertLogin(unittest.TestCase):
         cls.vault = v = Vault(cls.tmp, cls.addClassCleanup, tls=(server.cert, server.key, client_cas),
                                    record_secrets=True)
         cls.machine = cls.pki.client("machine-1")
-        cls.mount = f"ssh-{v.suffix}"
+        cls.mount, policy, ca = v.machine_ssh_ca()
         cls.cert_mount = f"cert-{v.suffix}"
-        ca = v.enable_ssh(cls.mount)
-        v.write_role(cls.mount, "ci", allowed_users=LOGIN_USER, default_extensions={"permit-pty": ""}, ttl="30m")
-        policy = f"ci-{v.suffix}"
-        v.write_policy(policy, f'path "{cls.mount}/sign/*" {{ capabilities = ["update"] }}')
         v.api("POST", f"sys/auth/{cls.cert_mount}", {"type": "cert"})
         for name, ttl, max_ttl in (("machines", "1h", "1h"), ("short", f"{SHORT_TTL}s", f"{3 * SHORT_TTL}s")):
             v.api("POST", f"auth/{cls.cert_mount}/certs/{name}",

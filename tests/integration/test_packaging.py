@@ -126,7 +126,7 @@ complete_line sshcert ssh-config --in
 """
         r = run("bash", "-c", script)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout.splitlines(), ["login logout", "token userpass ldap oidc approle cert", "-h --help bash zsh",
+        self.assertEqual(r.stdout.splitlines(), ["login logout", "token userpass ldap oidc approle cert aws", "-h --help bash zsh",
                                                  "StrictHostKeyChecking=", "StrictHostKeyChecking=", "--install"])
 
     @unittest.skipUnless(shutil.which("zsh"), "needs zsh")
@@ -140,7 +140,7 @@ complete_line sshcert ssh-config --in
         self.assertEqual(complete("sshcert "), ["ca", "cloud-init", "completion", "doctor", "ensure", "exec", "help", "known-hosts", "login",
                                                 "logout", "profiles", "reload", "setup", "ssh", "ssh-config", "status", "version"])
         self.assertEqual(complete("sshcert doctor --"), ["--help", "--json", "--user"])
-        self.assertEqual(complete("sshcert login --method "), ["approle", "cert", "ldap", "oidc", "token", "userpass"])
+        self.assertEqual(complete("sshcert login --method "), ["approle", "aws", "cert", "ldap", "oidc", "token", "userpass"])
         self.assertEqual(complete("sshcert ssh -o StrictHostK"), ["StrictHostKeyChecking"])
         self.assertEqual(complete("sshcert exec -- ssh -o StrictHostK"), ["StrictHostKeyChecking"])
 

@@ -40,7 +40,7 @@ TEST_CASE("completion: bash completes every verb, each verb's options, and the c
     CHECK(script.find("complete -F _sshcert sshcert") != std::string::npos);
     CHECK(script.find("'-h --help -c --config --version login status logout ssh ensure exec ssh-config cloud-init ca known-hosts version completion setup doctor profiles reload help'") !=
           std::string::npos);
-    CHECK(script.find("-m|--method) COMPREPLY=($(compgen -W 'token userpass ldap oidc approle cert' -- \"$cur\")); return ;;") != std::string::npos);
+    CHECK(script.find("-m|--method) COMPREPLY=($(compgen -W 'token userpass ldap oidc approle cert aws' -- \"$cur\")); return ;;") != std::string::npos);
     CHECK(script.find("-c|--config) _filedir; return ;;") != std::string::npos);
     CHECK(script.find("'-h --help --json'") != std::string::npos);
     CHECK(script.find("ssh) _command_offset $i ;;") != std::string::npos);  // ssh's own completion takes over
@@ -57,7 +57,7 @@ TEST_CASE("completion: zsh describes every verb and completes option values") {
                              "setup", "doctor", "profiles", "reload", "help"})
         CHECK_MESSAGE(script.find(std::string("                '") + verb + ":") != std::string::npos, verb);
     CHECK(script.find("{-m+,--method=}") != std::string::npos);
-    CHECK(script.find(":method:(token userpass ldap oidc approle cert)'") != std::string::npos);
+    CHECK(script.find(":method:(token userpass ldap oidc approle cert aws)'") != std::string::npos);
     CHECK(script.find("'1:shell:(bash zsh)'") != std::string::npos);
     CHECK(script.find("_normal && ret=0") != std::string::npos);
 }

@@ -180,7 +180,7 @@ TEST_CASE("config: unknown keys and bad values are reported with file and line")
               .starts_with("config.toml:5: [[profile]] ttl must be a duration"));
     CHECK(error_of("[[profile]]\nname = \"a\"\nhosts = [\"*\"]\n").find("needs a role") != std::string::npos);
     CHECK(error_of("[vault\n").starts_with("config.toml:1: "));
-    CHECK(error_of("[auth]\nmethod = \"kerberos\"\n") == "config.toml:2: [auth] method must be token, userpass, ldap, oidc, approle or cert");
+    CHECK(error_of("[auth]\nmethod = \"kerberos\"\n") == "config.toml:2: [auth] method must be token, userpass, ldap, oidc, approle, cert or aws");
     auto ldap = parse("[auth]\nmethod = \"ldap\"\nmount = \"corp-ldap\"\n", "config.toml");
     REQUIRE(ldap.ok());
     CHECK(ldap->auth.method == "ldap");
@@ -313,7 +313,7 @@ TEST_CASE("config: named Vaults' mistakes are reported with file and line") {
     CHECK(error_of("[vault.corp]\nadress = \"https://c\"\n") == "config.toml:2: unknown key 'adress' in [vault.corp]");
     CHECK(error_of("\n[vault.corp]\nnamespace = \"x\"\n").starts_with("config.toml:2: [vault.corp] needs an address"));
     CHECK(error_of("[vault.corp]\naddress = \"https://c\"\n[auth.corp]\nmethod = \"kerberos\"\n") ==
-          "config.toml:4: [auth.corp] method must be token, userpass, ldap, oidc, approle or cert");
+          "config.toml:4: [auth.corp] method must be token, userpass, ldap, oidc, approle, cert or aws");
     CHECK(error_of("[vault.corp]\naddress = \"https://c\"\n[auth.corp]\nmfa_timeout = \"9m\"\n")
               .starts_with("config.toml:4: [auth.corp] mfa_timeout must be between"));
     CHECK(error_of("[auth.corp]\nmethod = \"ldap\"\n") ==

@@ -44,6 +44,44 @@ std::optional<Error> check_client_certificate(control::FieldReader& f, const con
     }
     return std::nullopt;
 }
+/// An aws login's credentials and roles, as `sshcert login --method aws` found them: "aws" holds what is
+/// not secret, "secret" the secret access key and "aws_session_token" the session token.
+Result<aws::AwsLogin> read_aws_login(const control::Json& request, SecretString secret, const config::AuthSettings& auth) {
+    auto it = request.find("aws");
+    if (it == request.end() || !it->is_object())
+        return Error{Errc::InvalidMessage, "an aws login needs the AWS credentials sshcert login finds; update sshcert"};
+    control::FieldReader f(*it);
+    aws::AwsLogin a;
+    a.keys.access_key_id = f.string("access_key_id");
+    a.keys.secret_access_key = std::move(secret);
+    if (auto t = request.find("aws_session_token"); t != request.end() && t->is_string()) {
+        std::string token = t->get<std::string>();
+        a.keys.session_token = SecretString::take(token);
+    }
+    if (auto e = it->find("expires"); e != it->end() && e->is_number_integer()) a.expires = e->get<std::int64_t>();
+    a.origin = f.optional_string("origin").value_or("AWS credentials");
+    a.region = f.optional_string("region").value_or(auth.region);
+    a.sts_endpoint = f.optional_string("sts_endpoint").value_or(auth.sts_endpoint);
+    a.header_value = auth.header_value;
+    if (auto roles = it->find("roles"); roles != it->end()) {
+        if (!roles->is_array()) return Error{Errc::InvalidMessage, "aws.roles must be a list"};
+        for (const auto& r : *roles) {
+            if (!r.is_object()) return Error{Errc::InvalidMessage, "aws.roles holds objects"};
+            control::FieldReader rf(r);
+            aws::RoleStep step{.role_arn = rf.string("role_arn"),
+                               .mfa_serial = rf.optional_string("mfa_serial").value_or(""),
+                               .session_name = rf.optional_string("session_name").value_or(""),
+                               .external_id = rf.optional_string("external_id").value_or("")};
+            if (auto d = r.find("duration_seconds"); d != r.end() && d->is_number_integer()) step.duration_seconds = d->get<int>();
+            if (rf.error()) return *rf.error();
+            a.roles.push_back(std::move(step));
+        }
+    }
+    if (f.error()) return *f.error();
+    if (a.keys.access_key_id.empty() || a.keys.secret_access_key.empty())
+        return Error{Errc::InvalidArgument, "the aws login got no AWS access key; check the credentials sshcert login names"};
+    return a;
+}
 }  // namespace
 
 void login(ControlContext& ctx, const control::Json& request, ControlReply reply) {
@@ -65,6 +103,12 @@ void login(ControlContext& ctx, const control::Json& request, ControlReply reply
     req.role_id_file = config::expand_home(auth.role_id_file, getenv);  // approle: the daemon reads them
     req.secret_id_file = config::expand_home(auth.secret_id_file, getenv);
     req.secret_id_wrapped = auth.secret_id_wrapped;
+    if (req.method == "aws") {
+        if (req.role.empty()) req.role = auth.role;
+        auto a = read_aws_login(request, std::move(req.secret), auth);
+        if (!a) return reply(control::make_error_reply(a.error()));
+        req.aws = std::move(*a);
+    }
     VaultSession& session = *vault->session;
     if (auto mismatch = check_client_certificate(f, session.vault()->settings(), ctx.config().source))
         return reply(control::make_error_reply(*mismatch));
