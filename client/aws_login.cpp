@@ -87,9 +87,8 @@ Result<LoginFields> login_fields(const config::Getenv& getenv, const config::Aut
         if (!ran) return ran.error();
         out = std::move(*ran);
     } else if (plan->source == Source::InstanceRole) {
-        return Error{Errc::InvalidArgument, "no AWS credentials found (" + plan->origin +
-                                                "), and this sshcert cannot use an EC2 instance role yet: set "
-                                                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"};
+        out.aws["instance_role"] = true;  // the daemon asks IMDSv2 at every login, as the keys rotate
+        if (const char* imds = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"); imds && *imds) out.aws["imds_endpoint"] = imds;
     } else {
         out.aws["access_key_id"] = plan->access_key_id;
         out.secret_access_key = std::move(plan->secret_access_key);

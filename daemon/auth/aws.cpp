@@ -66,6 +66,7 @@ public:
     void next(SecretString code = {}, std::string retry_error = {}) {
         AwsLogin& a = *req_.aws;
         std::time_t now = std::time(nullptr);
+        if (a.instance_role && a.keys.access_key_id.empty()) return fetch_instance_role();
         if (a.expires != 0 && now + kExpiryMargin >= a.expires)
             return finish(Error{Errc::NotLoggedIn, "the AWS credentials from " + a.origin + " expired at " + utc_text(a.expires) +
                                                        ": a new MFA code is needed; run sshcert login --method aws"});
@@ -135,6 +136,61 @@ private:
         a.expires = creds->expiration;
         a.origin = "role " + role.role_arn + (role.mfa_serial.empty() ? "" : " (MFA " + role.mfa_serial + ")");
         a.roles.erase(a.roles.begin());
+        a.instance_role = false;  // from here on, the role's credentials
+        next();
+    }
+
+    // --- the EC2 instance role, through IMDSv2 (docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-metadata-v2-how-it-works.html)
+
+    void imds(std::string method, const std::string& path, std::vector<std::pair<std::string, std::string>> headers,
+              std::function<void(std::string)> then) {
+        const std::string& base = req_.aws->imds_endpoint;
+        std::string url = (base.ends_with('/') ? base.substr(0, base.size() - 1) : base) + path;
+        HttpRequest http{.method = std::move(method), .url = url, .timeout = std::chrono::seconds(5)};
+        http.headers = std::move(headers);
+        if (!sts_) sts_ = std::make_shared<CurlTransport>(io_, config::VaultSettings{});
+        sts_->send(std::move(http), [self = shared_from_this(), url, then = std::move(then)](Result<HttpReply> r) {
+            if (!r || r->status != 200)
+                return self->finish(Error{Errc::VaultUnreachable,
+                                          "the EC2 instance metadata service at " + url + " gave no instance role credentials (" +
+                                              (r ? "HTTP " + std::to_string(r->status) : r.error().message) +
+                                              "); on EC2, attach an instance role (and allow IMDSv2 with a hop limit of 2 "
+                                              "in containers); elsewhere set AWS credentials or AWS_PROFILE"});
+            then(std::string(r->body.reveal()));
+        });
+    }
+
+    void fetch_instance_role() {
+        auto self = shared_from_this();
+        imds("PUT", "/latest/api/token", {{"X-aws-ec2-metadata-token-ttl-seconds", "60"}}, [self](std::string token) {
+            std::vector<std::pair<std::string, std::string>> auth{{"X-aws-ec2-metadata-token", token}};
+            wipe(token);
+            self->imds("GET", "/latest/meta-data/iam/security-credentials/", auth, [self, auth](std::string roles) {
+                std::string role = roles.substr(0, roles.find_first_of("\r\n"));
+                self->imds("GET", "/latest/meta-data/iam/security-credentials/" + role, auth, [self, role](std::string body) {
+                    self->take_instance_credentials(role, body);
+                });
+            });
+        });
+    }
+
+    void take_instance_credentials(const std::string& role, std::string body) {
+        auto json = nlohmann::json::parse(body, nullptr, false);
+        wipe(body);
+        auto text = [&](const char* key) {
+            auto it = json.is_object() ? json.find(key) : json.end();
+            return it != json.end() && it->is_string() ? it->get<std::string>() : std::string();
+        };
+        AwsLogin& a = *req_.aws;
+        a.keys.access_key_id = text("AccessKeyId");
+        std::string secret = text("SecretAccessKey"), token = text("Token");
+        a.keys.secret_access_key = SecretString::take(secret);
+        a.keys.session_token = SecretString::take(token);
+        a.expires = aws::parse_iso8601(text("Expiration"));
+        json.clear();
+        if (a.keys.access_key_id.empty() || a.keys.secret_access_key.empty() || a.expires == 0)
+            return finish(Error{Errc::VaultBadResponse, "the EC2 instance metadata service sent no credentials for role " + role});
+        a.origin = "the EC2 instance role " + role;
         next();
     }
 
@@ -152,7 +208,10 @@ private:
             auto step = login_step(r->json(), who, self->req_.challenge_lifetime);
             // The credentials, temporary or not, stay at hand for the keeper's next login.
             if (step)
-                if (auto* grant = std::get_if<LoginGrant>(&*step)) grant->again = self->req_;
+                if (auto* grant = std::get_if<LoginGrant>(&*step)) {
+                    grant->again = self->req_;
+                    if (grant->again->aws->instance_role) grant->again->aws->keys = {};  // fetched afresh each time
+                }
             self->finish(std::move(step));
         });
     }

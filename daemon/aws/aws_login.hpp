@@ -30,6 +30,9 @@ struct AwsLogin {
     std::string region;            ///< empty: us-east-1 and the global endpoint
     std::string sts_endpoint;      ///< AWS_ENDPOINT_URL_STS or [auth] sts_endpoint; empty: AWS's
     std::string header_value;      ///< X-Vault-AWS-IAM-Server-ID; empty: none
+    /// The EC2 instance role: `keys` are fetched from IMDSv2 at `imds_endpoint` at every login.
+    bool instance_role = false;
+    std::string imds_endpoint = "http://169.254.169.254";
 };
 
 }  // namespace sshcert::aws

@@ -56,15 +56,14 @@ std::string decode_entities(std::string_view s) {
     return out;
 }
 
-/// "2026-12-02T14:00:00Z" or with fractional seconds; 0 when it is not that.
-std::time_t parse_time(const std::string& s) {
+}  // namespace
+
+std::time_t parse_iso8601(const std::string& s) {
     std::tm tm{};
     if (s.size() < 20 || !strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
     if (s.back() != 'Z') return 0;
     return timegm(&tm);
 }
-
-}  // namespace
 
 std::string signing_region(const std::string& region) { return region.empty() ? "us-east-1" : region; }
 
@@ -140,7 +139,7 @@ Result<TemporaryCredentials> parse_credentials_response(int http_status, const s
     auto secret = xml_text(body, "SecretAccessKey");
     auto token = xml_text(body, "SessionToken");
     auto expiration = xml_text(body, "Expiration");
-    if (!id || !secret || !token || !expiration || (t.expiration = parse_time(*expiration)) == 0)
+    if (!id || !secret || !token || !expiration || (t.expiration = parse_iso8601(*expiration)) == 0)
         return Error{Errc::VaultBadResponse, "AWS STS answered without the credentials it should have sent"};
     t.keys.access_key_id = *id;
     t.keys.secret_access_key = SecretString::take(*secret);

@@ -58,6 +58,9 @@ Request get_session_token_request(const std::string& mfa_serial, const std::stri
 /// Error with STS's code and message in the user's terms: a wrong MFA code says so.
 Result<TemporaryCredentials> parse_credentials_response(int http_status, const std::string& body);
 
+/// "2026-12-02T14:00:00Z" (fractional seconds allowed) as Unix seconds; 0 when it is not that.
+std::time_t parse_iso8601(const std::string& s);
+
 /// The text of the first <tag>...</tag> in `xml`, entities decoded; nullopt when absent.
 std::optional<std::string> xml_text(const std::string& xml, const std::string& tag);
 

@@ -138,14 +138,15 @@ class Vault:
         """`tls` (stand-in only): (server certificate, its key, client CA) PEM paths; the stand-in then also
         serves HTTPS at self.tls_addr, asking for client certificates issued by that CA. `record_secrets`:
         the request log keeps tokens and secrets, for tests that look for them where they must not be. `sts`:
-        the stand-in also serves its AWS STS look-alike, at self.sts_addr."""
+        the stand-in also serves its AWS STS and IMDSv2 look-alikes, at self.sts_addr and self.imds_addr."""
         self.is_standin = not os.environ.get("SSHCERT_TEST_VAULT_ADDR")
         if self.is_standin:
             self.root_token = "hvs.root-" + os.urandom(8).hex()
             port_file = os.path.join(workdir, "vault.port")
             tls_port_file = os.path.join(workdir, "vault-tls.port")
             sts_port_file = os.path.join(workdir, "sts.port")
-            tls_args = ["--sts-port-file", sts_port_file] if sts else []
+            imds_port_file = os.path.join(workdir, "imds.port")
+            tls_args = ["--sts-port-file", sts_port_file, "--imds-port-file", imds_port_file] if sts else []
             tls_args += [] if tls is None else ["--tls-cert", tls[0], "--tls-key", tls[1], "--tls-client-ca", tls[2],
                                                "--tls-port-file", tls_port_file]
             self.log = open(os.path.join(workdir, "vault.log"), "w")
@@ -156,7 +157,7 @@ class Vault:
             cleanup(lambda: stop_process(self.proc))
             cleanup(self.log.close)
             wait_for(lambda: os.path.exists(port_file) and (tls is None or os.path.exists(tls_port_file))
-                     and (not sts or os.path.exists(sts_port_file)),
+                     and (not sts or (os.path.exists(sts_port_file) and os.path.exists(imds_port_file))),
                      "the Vault stand-in to listen", proc=self.proc)
             with open(port_file) as f:
                 self.addr = f"http://127.0.0.1:{f.read().strip()}"
@@ -166,6 +167,8 @@ class Vault:
             if sts:
                 with open(sts_port_file) as f:
                     self.sts_addr = f"http://127.0.0.1:{f.read().strip()}"
+                with open(imds_port_file) as f:
+                    self.imds_addr = f"http://127.0.0.1:{f.read().strip()}"
         else:
             self.addr = os.environ["SSHCERT_TEST_VAULT_ADDR"].rstrip("/")
             self.root_token = os.environ["SSHCERT_TEST_VAULT_TOKEN"]

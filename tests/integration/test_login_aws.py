@@ -184,6 +184,19 @@ class AwsLogin(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("set [auth] header_value", r.stderr)
 
+    def test_the_instance_role_comes_from_imdsv2_at_every_login(self):
+        self.vault.admin("POST", "imds", {"role_arn": f"arn:aws:iam::{ACCOUNT}:role/deployer", "instance_id": "i-0abc"})
+        self.addCleanup(self.vault.admin, "POST", "imds", {"role_arn": None})
+        d = self.daemon(role="short")
+        before = self.vault.admin("GET", "imds")["requests"]
+        r = self.login(d, AWS_EC2_METADATA_SERVICE_ENDPOINT=self.vault.imds_addr, **self.aws_files())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("-deployer", r.stdout)
+        wait_for(lambda: len(self.vault_logins()) >= 2, "the daemon to log in to Vault again", timeout=SHORT_TTL * 6)
+        # the role's name and its credentials: two GETs per login, each login asking afresh
+        self.assertGreaterEqual(self.vault.admin("GET", "imds")["requests"] - before, 4)
+        self.ssh_works(d)
+
     def test_no_credentials_at_all_says_where_they_are_looked_for(self):
         d = self.daemon()
         r = self.login(d, AWS_EC2_METADATA_DISABLED="true", **self.aws_files())

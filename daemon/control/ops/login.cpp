@@ -52,7 +52,7 @@ Result<aws::AwsLogin> read_aws_login(const control::Json& request, SecretString 
         return Error{Errc::InvalidMessage, "an aws login needs the AWS credentials sshcert login finds; update sshcert"};
     control::FieldReader f(*it);
     aws::AwsLogin a;
-    a.keys.access_key_id = f.string("access_key_id");
+    a.keys.access_key_id = f.optional_string("access_key_id").value_or("");
     a.keys.secret_access_key = std::move(secret);
     if (auto t = request.find("aws_session_token"); t != request.end() && t->is_string()) {
         std::string token = t->get<std::string>();
@@ -63,6 +63,8 @@ Result<aws::AwsLogin> read_aws_login(const control::Json& request, SecretString 
     a.region = f.optional_string("region").value_or(auth.region);
     a.sts_endpoint = f.optional_string("sts_endpoint").value_or(auth.sts_endpoint);
     a.header_value = auth.header_value;
+    a.instance_role = it->value("instance_role", false);
+    a.imds_endpoint = f.optional_string("imds_endpoint").value_or(a.imds_endpoint);
     if (auto roles = it->find("roles"); roles != it->end()) {
         if (!roles->is_array()) return Error{Errc::InvalidMessage, "aws.roles must be a list"};
         for (const auto& r : *roles) {
@@ -78,7 +80,7 @@ Result<aws::AwsLogin> read_aws_login(const control::Json& request, SecretString 
         }
     }
     if (f.error()) return *f.error();
-    if (a.keys.access_key_id.empty() || a.keys.secret_access_key.empty())
+    if (!a.instance_role && (a.keys.access_key_id.empty() || a.keys.secret_access_key.empty()))
         return Error{Errc::InvalidArgument, "the aws login got no AWS access key; check the credentials sshcert login names"};
     return a;
 }
