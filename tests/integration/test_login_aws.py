@@ -178,6 +178,15 @@ class AwsLogin(unittest.TestCase):
                 self.assertIn("credential_process of profile proc", r.stderr)
                 self.assertIn(said, r.stderr)
 
+    def test_a_signature_aws_finds_too_old_points_at_the_clock(self):
+        self.vault.set_time_offset(20 * 60)  # AWS takes a signature within 15 minutes of its clock
+        d = self.daemon()
+        r = d.sshcert("login", env=self.keys_env(self.ci))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("Signature expired", r.stderr)
+        self.assertIn("if this machine's clock is off, fix it", r.stderr)
+        self.assertEqual(self.vault_logins(), [])
+
     def test_a_header_value_vault_does_not_expect_names_the_setting(self):
         d = self.daemon(header_value="other.example")
         r = d.sshcert("login", env=self.keys_env(self.ci))
