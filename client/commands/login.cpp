@@ -56,7 +56,8 @@ Result<std::string> passcode_for(const control::LoginChallenge& c, const LoginOp
     const char* flag = aws ? "--aws-mfa-code" : "--mfa-passcode";
     if (!c.retry_error.empty()) {
         if (given_used)
-            return Error{Errc::VaultDenied, c.retry_error + "; run sshcert login again with the current code"};
+            return Error{Errc::VaultDenied, c.retry_error + "; run sshcert login again with the current " +
+                                                (aws ? "code" : "passcode")};
         std::cerr << "sshcert: " << c.retry_error << "; try again (" << format_duration(c.expires_in_seconds) << " left)\n";
     }
     if (given && !given_used) {
