@@ -13,7 +13,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "aws_login.hpp"
+#include "aws_login_fields.hpp"
 #include "commands.hpp"
 #include "format.hpp"
 #include "oidc_callback.hpp"

@@ -7,9 +7,9 @@ to Vault again until they expire, and clear errors for what goes wrong."""
 
 import json
 import os
-import stat
 import sys
 import unittest
+import urllib.request
 
 from harness import (LOGIN_USER, SSHCERT, Daemon, Sshd, Vault, Workdir, class_workdir, profile_toml, run_in_terminal,
                      standin_only, wait_for)
@@ -31,7 +31,8 @@ class AwsLogin(unittest.TestCase):
         v.api("POST", f"sys/auth/{cls.aws_mount}", {"type": "aws"})
         v.api("POST", f"auth/{cls.aws_mount}/config/client",
               {"sts_endpoint": v.sts_addr, "iam_server_id_header_value": SERVER_ID})
-        principals = [f"arn:aws:iam::{ACCOUNT}:user/ci-*", f"arn:aws:iam::{ACCOUNT}:role/deployer"]
+        principals = [f"arn:aws:iam::{ACCOUNT}:user/ci-*", f"arn:aws:iam::{ACCOUNT}:role/deployer",
+                      f"arn:aws:iam::{ACCOUNT}:role/builder"]
         for role, ttl in (("builders", "1h"), ("short", f"{SHORT_TTL}s")):
             v.api("POST", f"auth/{cls.aws_mount}/role/{role}",
                   {"auth_type": "iam", "resolve_aws_unique_ids": False, "bound_iam_principal_arn": principals,
@@ -40,6 +41,8 @@ class AwsLogin(unittest.TestCase):
         cls.alice = v.admin("POST", "sts_users", {"arn": f"arn:aws:iam::{ACCOUNT}:user/alice",
                                                   "mfa_serial": f"arn:aws:iam::{ACCOUNT}:mfa/alice",
                                                   "mfa_code": MFA_CODE})
+        v.admin("POST", "sts_roles", {"arn": f"arn:aws:iam::{ACCOUNT}:role/builder",
+                                      "trusted": [f"arn:aws:iam::{ACCOUNT}:user/ci-runner"]})
         v.admin("POST", "sts_roles", {"arn": f"arn:aws:iam::{ACCOUNT}:role/deployer",
                                       "trusted": [f"arn:aws:iam::{ACCOUNT}:user/alice"], "mfa_required": True})
         cls.sshd = Sshd(cls.tmp, [ca], cls.addClassCleanup)
@@ -101,6 +104,50 @@ class AwsLogin(unittest.TestCase):
         tokens = self.vault.tokens_used()
         self.assertTrue(tokens)
         self.assertEqual(d.leaks(self.ci["secret_access_key"], *tokens), [])
+
+    def instance_credentials(self):
+        """Temporary credentials of role deployer, as the IMDS look-alike hands them to an instance."""
+        self.vault.admin("POST", "imds", {"role_arn": f"arn:aws:iam::{ACCOUNT}:role/deployer", "instance_id": "i-0abc"})
+        self.addCleanup(self.vault.admin, "POST", "imds", {"role_arn": None})
+        base = self.vault.imds_addr + "/latest"
+        put = urllib.request.Request(base + "/api/token", method="PUT",
+                                     headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+        token = urllib.request.urlopen(put, timeout=10).read().decode()
+        get = lambda path: urllib.request.urlopen(urllib.request.Request(  # noqa: E731
+            base + path, headers={"X-aws-ec2-metadata-token": token}), timeout=10).read().decode()
+        role = get("/meta-data/iam/security-credentials/").strip()
+        return json.loads(get("/meta-data/iam/security-credentials/" + role))
+
+    def test_temporary_keys_in_the_environment_with_their_session_token(self):
+        creds = self.instance_credentials()
+        d = self.daemon()
+        r = d.sshcert("login", env={"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+                                    "AWS_SESSION_TOKEN": creds["Token"]})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("-deployer", r.stdout)
+        self.ssh_works(d)
+        self.assertEqual(d.leaks(creds["SecretAccessKey"], creds["Token"], *self.vault.tokens_used()), [])
+
+    def ci_config_files(self):
+        keys = (f"aws_access_key_id = {self.ci['access_key_id']}\n"
+                f"aws_secret_access_key = {self.ci['secret_access_key']}\n")
+        return self.aws_files(config=f"[profile ci]\n{keys}\n[profile build]\n"
+                                     f"role_arn = arn:aws:iam::{ACCOUNT}:role/builder\nsource_profile = ci\n")
+
+    def test_keys_in_the_config_file(self):
+        d = self.daemon()
+        r = self.login(d, AWS_PROFILE="ci", **self.ci_config_files())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("-ci-runner", r.stdout)
+        self.assertEqual(self.sts_calls("AssumeRole"), [])
+
+    def test_a_role_without_mfa_assumed_from_a_source_profile(self):
+        d = self.daemon()
+        r = self.login(d, AWS_PROFILE="build", **self.ci_config_files())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("-builder", r.stdout)
+        self.assertEqual([(c["status"], c["mfa"]) for c in self.sts_calls("AssumeRole")], [(200, False)])
+        self.ssh_works(d)
 
     def test_a_profile_in_the_credentials_file(self):
         d = self.daemon()

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "aws_login.hpp"
+#include "aws_login_fields.hpp"
 
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include "aws_profile.hpp"
 #include "run_capture.hpp"
@@ -96,6 +97,8 @@ Result<LoginFields> login_fields(const config::Getenv& getenv, const config::Aut
     }
     out.aws["origin"] = plan->origin;
     std::string region = !plan->region.empty() ? plan->region : auth.region;
+    // "legacy": the global endpoint (signed for us-east-1) whatever the region, as older AWS CLIs did.
+    if (const char* mode = getenv("AWS_STS_REGIONAL_ENDPOINTS"); mode && std::string_view(mode) == "legacy") region.clear();
     if (!region.empty()) out.aws["region"] = region;
     const char* endpoint = getenv("AWS_ENDPOINT_URL_STS");
     if (!endpoint || !*endpoint) endpoint = getenv("AWS_ENDPOINT_URL");
