@@ -2,6 +2,7 @@
 #include "aws_login_fields.hpp"
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -34,14 +35,20 @@ std::time_t parse_expiration(const std::string& s) {
     return timegm(&tm);
 }
 
+/// The AWS CLI waits without limit; a login should not hang on a stuck helper.
+constexpr std::chrono::milliseconds kProcessTimeout{60000};
+
 /// Runs the profile's credential_process through the shell and reads the JSON it prints
 /// (docs.aws.amazon.com/cli/latest/userguide/cli-configure-sourcing-external.html).
 Result<LoginFields> run_credential_process(const CredentialPlan& plan) {
     auto fail = [&](const std::string& what) {
         return Error{Errc::InvalidArgument, "the " + plan.origin + " (" + plan.credential_process + ") " + what};
     };
-    auto ran = run_capture({"/bin/sh", "-c", plan.credential_process});
+    auto ran = run_capture({"/bin/sh", "-c", plan.credential_process}, {}, kProcessTimeout);
     if (!ran) return fail("could not be started: " + ran.error().message);
+    if (ran->timed_out)
+        return fail("printed no credentials within " + std::to_string(kProcessTimeout.count() / 1000) +
+                    " s and was stopped; check that it runs by itself (its standard input is not the terminal)");
     if (ran->exit_status != 0) {
         std::string said = ran->err.substr(0, 500);
         while (!said.empty() && (said.back() == '\n' || said.back() == '\r')) said.pop_back();

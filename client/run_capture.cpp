@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,7 +26,8 @@ void close_fd(int& fd) {
 }  // namespace
 
 Result<Captured> run_capture(const std::vector<std::string>& argv,
-                             const std::vector<std::pair<std::string, std::string>>& extra_env) {
+                             const std::vector<std::pair<std::string, std::string>>& extra_env,
+                             std::chrono::milliseconds timeout) {
     if (argv.empty()) return Error{Errc::InvalidArgument, "no program to run"};
     int out[2], err[2];
     if (::pipe2(out, O_CLOEXEC) != 0) return Error{Errc::Internal, std::string("pipe: ") + std::strerror(errno)};
@@ -52,12 +54,14 @@ Result<Captured> run_capture(const std::vector<std::string>& argv,
     cenv.push_back(nullptr);
     pid_t pid = ::fork();
     if (pid == 0) {
+        if (timeout.count() > 0) ::setpgid(0, 0);  // its own group, so a timeout ends what it started too
         int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null < 0 || ::dup2(null, STDIN_FILENO) < 0 || ::dup2(out[1], STDOUT_FILENO) < 0 || ::dup2(err[1], STDERR_FILENO) < 0)
             ::_exit(126);
         ::execvpe(cargv[0], cargv.data(), cenv.data());
         ::_exit(127);
     }
+    if (pid > 0 && timeout.count() > 0) ::setpgid(pid, pid);  // as the child does, whichever runs first
     ::close(out[1]);
     ::close(err[1]);
     if (pid < 0) {
@@ -68,9 +72,20 @@ Result<Captured> run_capture(const std::vector<std::string>& argv,
     Captured c;
     int fds[2] = {out[0], err[0]};
     std::string* sinks[2] = {&c.out, &c.err};
+    auto deadline = std::chrono::steady_clock::now() + timeout;
     while (fds[0] >= 0 || fds[1] >= 0) {
         pollfd p[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
-        if (::poll(p, 2, -1) < 0) {
+        int wait_ms = -1;
+        if (timeout.count() > 0) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) {
+                c.timed_out = true;
+                ::kill(-pid, SIGKILL);
+                break;
+            }
+            wait_ms = static_cast<int>(left.count());
+        }
+        if (::poll(p, 2, wait_ms) < 0) {
             if (errno == EINTR) continue;
             break;
         }

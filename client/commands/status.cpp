@@ -44,6 +44,8 @@ int cmd_status(const Context& ctx, bool json) {
         }
     } else {
         std::cout << "Logged in as: nobody (run: sshcert login)\n";
+        if (r.contains("login_needed") && r["login_needed"].is_string())
+            std::cout << "Login:        " << r["login_needed"].get<std::string>() << "\n";
     }
     print_vaults(r);
     std::cout << "Agent socket: " << r.value("agent_socket", "") << "\n";

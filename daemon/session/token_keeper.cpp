@@ -250,6 +250,7 @@ void TokenKeeper::finish_login(Origin origin, LoginGrant grant, LoginDone done) 
                           return done(Error{Errc::NotLoggedIn, "logged out while this login was under way; log in again"});
                       auto summary = token->summary;
                       again_ = std::move(again);
+                      login_needed_.clear();
                       relogin_failures_ = 0;
                       relogin_timer_.cancel();
                       adopt(std::move(*token));
@@ -355,6 +356,7 @@ void TokenKeeper::schedule_relogin(milliseconds wait) {
             if (r && std::holds_alternative<control::TokenSummary>(*r)) return;
             if (!r && r.error().code == Errc::NotLoggedIn) {  // what it logged in with has ended: retrying gains nothing
                 log::warn("logging in again failed: ", r.error().message);
+                login_needed_ = r.error().message;
                 again_.reset();
                 return;
             }
@@ -377,6 +379,7 @@ void TokenKeeper::forget(const std::string& why) {
 void TokenKeeper::logout(std::function<void(LogoutOutcome)> done, bool revoke_imported) {
     ++logouts_;
     again_.reset();
+    login_needed_.clear();
     relogin_timer_.cancel();
     auto pending = std::move(pending_);
     pending_.clear();

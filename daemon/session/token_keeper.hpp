@@ -77,6 +77,8 @@ public:
     std::uint64_t generation() const noexcept { return generation_; }
     /// The summary with the TTL as of now, for status.
     std::optional<control::TokenSummary> summary() const;
+    /// Why a new login by a person is needed, when the keeper's own one gave up; empty otherwise.
+    const std::string& login_needed() const { return login_needed_; }
 
     /// A call made with the token of `generation` was denied (403). Calls `done(true)` when the
     /// token is dead (and drops it), `done(false)` when the token is fine and the policy refused.
@@ -148,6 +150,7 @@ private:
     int restore_failures_ = 0;
     /// The last login's way to log in again unattended (approle); empty for logins that need a person.
     std::optional<LoginRequest> again_;
+    std::string login_needed_;  ///< why the keeper's own login gave up (expired AWS credentials); empty: it did not
     DaemonTimer relogin_timer_;
     int relogin_failures_ = 0;
 };

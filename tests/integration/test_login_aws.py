@@ -203,6 +203,17 @@ class AwsLogin(unittest.TestCase):
         wait_for(lambda: "a new MFA code is needed; run sshcert login --method aws" in d.log(),
                  "the daemon to find the credentials expired", timeout=40)
         self.assertEqual(len(self.sts_calls("AssumeRole")), 1)  # it never asks STS without a person
+        # Once the last token ends, status says why a person must log in.
+        wait_for(lambda: "a new MFA code is needed" in d.sshcert("status").stdout, "status to say a new MFA code is needed",
+                 timeout=SHORT_TTL * 4)
+        # sshcert ssh at a terminal logs in again, asking for the code, and connects.
+        env = {**d.env, "AWS_ENDPOINT_URL_STS": self.vault.sts_addr, "AWS_PROFILE": "deploy",
+               **self.deployer_files("duration_seconds = 900\n")}
+        shown, rc = run_in_terminal([SSHCERT, "ssh", *self.sshd.ssh_options(), f"{LOGIN_USER}@127.0.0.1", "echo again-ok"],
+                                    env, answers={b"AWS MFA code for": (MFA_CODE + "\n").encode()})
+        self.assertEqual(rc, 0, shown)
+        self.assertIn("again-ok", shown)
+        self.assertEqual(len(self.sts_calls("AssumeRole")), 2)
 
     def process_profile(self, command):
         return self.aws_files(config=f"[profile proc]\ncredential_process = {command}\n")

@@ -3,11 +3,13 @@
 // and STS endpoint from the environment, a credential_process's JSON.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <unistd.h>
 
 #include "aws_login_fields.hpp"
+#include "run_capture.hpp"
 #include "fake_env.hpp"
 
 using namespace sshcert;
@@ -98,4 +100,16 @@ TEST_CASE("aws login fields: credential_process's JSON, and what is wrong with i
     CHECK(contains(with_process(R"(printf '{"Version":1,"AccessKeyId":"A"}')"), "without AccessKeyId and SecretAccessKey"));
     CHECK(contains(with_process(R"(printf '{"Version":1,"AccessKeyId":"A","SecretAccessKey":"k","Expiration":"soon"}')"),
                    "an Expiration that is not an ISO 8601 time: soon"));
+}
+
+TEST_CASE("run_capture: a helper past its timeout is stopped with what it started, and says so") {
+    auto start = std::chrono::steady_clock::now();
+    auto r = client::run_capture({"/bin/sh", "-c", "sleep 30 & sleep 30"}, {}, std::chrono::milliseconds(300));
+    REQUIRE(r);
+    CHECK(r->timed_out);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));  // not the 30 s sleeps
+    auto quick = client::run_capture({"/bin/sh", "-c", "echo hi"}, {}, std::chrono::seconds(10));
+    REQUIRE(quick);
+    CHECK_FALSE(quick->timed_out);
+    CHECK(quick->out == "hi\n");
 }

@@ -29,6 +29,7 @@ void status(ControlContext& ctx, const control::Json&, ControlReply reply) {
                          {"upstream_agent", ctx.agent.upstream() ? ctx.agent.upstream()->path() : ""}};
     if (auto skew = session.clock_skew()) result["clock_skew_seconds"] = *skew;
     if (token) result["token"] = control::to_json(*token);
+    else if (!session.tokens().login_needed().empty()) result["login_needed"] = session.tokens().login_needed();
     result["vaults"] = vaults_status(ctx);
     if (const auto& outage = session.vault()->outage()) {
         // Held certificates keep serving meanwhile; renewal resumes by itself once Vault answers.
