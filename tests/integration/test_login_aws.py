@@ -268,7 +268,8 @@ class AwsLogin(unittest.TestCase):
         d = self.daemon()
         r = self.login(d, AWS_EC2_METADATA_DISABLED="true", **self.aws_files())
         self.assertNotEqual(r.returncode, 0)
-        self.assertIn("AWS", r.stderr)
+        self.assertIn("no AWS credentials found", r.stderr)
+        self.assertIn("AWS_EC2_METADATA_DISABLED rules out the instance role): set AWS_PROFILE", r.stderr)
         self.assertTrue(d.control("status")["ok"])
 
 
