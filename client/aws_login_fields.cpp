@@ -1,31 +1,28 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "aws_login_fields.hpp"
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <ctime>
-#include <fstream>
-#include <sstream>
+#include <filesystem>
 #include <string_view>
 
 #include "aws_profile.hpp"
+#include "local_file.hpp"
 #include "run_capture.hpp"
 
 namespace sshcert::client::aws {
 
 namespace {
 
+constexpr std::size_t kMaxAwsFileBytes = 1 << 20;
+
 /// The file, or an empty one when it does not exist: neither ~/.aws file is required.
 Result<IniFile> read_ini(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) {
-        if (errno == ENOENT) return IniFile{};
-        return Error{Errc::NotFound, "cannot read " + path + ": " + std::strerror(errno)};
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return parse_ini(ss.str(), path);
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return IniFile{};
+    auto text = read_local_file(path, kMaxAwsFileBytes);
+    if (!text) return text.error();
+    return parse_ini(*text, path);
 }
 
 /// "2026-12-02T14:00:00Z" (fractions and offsets as the AWS CLI writes them are cut at the seconds).

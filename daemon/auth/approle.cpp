@@ -8,6 +8,7 @@
 // again by itself whenever the token ends.
 #include <fstream>
 
+#include "login_errors.hpp"
 #include "login_mfa.hpp"
 #include "methods.hpp"
 #include "vault_path.hpp"
@@ -89,9 +90,7 @@ private:
                                      lifetime = req.challenge_lifetime](Result<VaultReply> r) mutable {
             if (!r) {
                 Error e = std::move(r).error();
-                if (e.code == Errc::NotFound || e.detail.find("no handler for route") != std::string::npos)
-                    return done(Error{Errc::NotFound, "Vault has no approle auth method at auth/" + mount_name +
-                                                          "; check [auth] mount", e.detail});
+                if (auto missing = missing_mount(e, "approle", mount_name)) return done(*missing);
                 if (e.code == Errc::VaultRefused || e.code == Errc::VaultDenied)
                     e.message = "Vault rejected the approle login (" + who + "): " + (e.detail.empty() ? e.message : e.detail);
                 return done(e);

@@ -10,6 +10,7 @@
 
 #include "curl_transport.hpp"
 #include "log.hpp"
+#include "login_errors.hpp"
 #include "login_mfa.hpp"
 #include "methods.hpp"
 #include "sts.hpp"
@@ -39,20 +40,19 @@ struct AwsMfaState final : ChallengeState {
 
 /// Vault's pathLoginUpdateIam errors (builtin/credential/aws/path_login.go), in the user's terms.
 Error explain(Error e, const std::string& mount_name, const std::string& who) {
-    const std::string& said = e.detail.empty() ? e.message : e.detail;
-    auto says = [&](const char* text) { return said.find(text) != std::string::npos; };
-    if (e.code == Errc::NotFound || says("no handler for route"))
-        return {Errc::NotFound, "Vault has no aws auth method at auth/" + mount_name + "; check [auth] mount", e.detail};
+    if (auto missing = missing_mount(e, "aws", mount_name)) return *missing;
+    const std::string text = said(e);
+    auto says = [&](const char* part) { return text.find(part) != std::string::npos; };
     if (says("SignatureDoesNotMatch") || says("Signature expired") || says("RequestExpired"))
-        e.message = "AWS refused the request Vault passed on for " + who + " (" + said +
+        e.message = "AWS refused the request Vault passed on for " + who + " (" + text +
                     "); if this machine's clock is off, fix it (timedatectl), else check the credentials";
     else if (says("X-Vault-AWS-IAM-Server-ID"))
-        e.message = "Vault's aws method at auth/" + mount_name + " wants another X-Vault-AWS-IAM-Server-ID (" + said +
+        e.message = "Vault's aws method at auth/" + mount_name + " wants another X-Vault-AWS-IAM-Server-ID (" + text +
                     "); set [auth] header_value to the value its config/client names";
     else if (says("does not belong to the role") || says("entry for role"))
-        e.message = "Vault's aws role does not take " + who + ": " + said + "; check [auth] role or ask the Vault admin";
+        e.message = "Vault's aws role does not take " + who + ": " + text + "; check [auth] role or ask the Vault admin";
     else if (e.code == Errc::VaultRefused || e.code == Errc::VaultDenied)
-        e.message = "Vault rejected the aws login for " + who + " at auth/" + mount_name + ": " + said;
+        e.message = "Vault rejected the aws login for " + who + " at auth/" + mount_name + ": " + text;
     return e;
 }
 
@@ -77,6 +77,12 @@ public:
     }
 
 private:
+    /// STS and IMDS are AWS's, not Vault's: the system's trust, never the Vault's ca_cert or client certificate.
+    CurlTransport& aws_transport() {
+        if (!aws_) aws_ = std::make_shared<CurlTransport>(io_, config::VaultSettings{});
+        return *aws_;
+    }
+
     void finish(Result<Step> step) {
         asio::post(io_, [done = std::move(done_), step = std::move(step)]() mutable { done(std::move(step)); });
     }
@@ -108,10 +114,8 @@ private:
         HttpRequest http{.method = "POST", .url = url.substr(0, url.size() - 1) + signed_req.path,
                          .body = SecretString::take(signed_req.body)};
         http.headers = std::move(signed_req.headers);
-        // STS is AWS's, not Vault's: the system's trust, never the Vault's ca_cert or client certificate.
-        sts_ = std::make_shared<CurlTransport>(io_, config::VaultSettings{});
         bool had_code = !code.empty();
-        sts_->send(std::move(http), [self = shared_from_this(), url, had_code](Result<HttpReply> r) {
+        aws_transport().send(std::move(http), [self = shared_from_this(), url, had_code](Result<HttpReply> r) {
             self->on_assumed(std::move(r), url, had_code);
         });
     }
@@ -148,8 +152,7 @@ private:
         std::string url = (base.ends_with('/') ? base.substr(0, base.size() - 1) : base) + path;
         HttpRequest http{.method = std::move(method), .url = url, .timeout = std::chrono::seconds(5)};
         http.headers = std::move(headers);
-        if (!sts_) sts_ = std::make_shared<CurlTransport>(io_, config::VaultSettings{});
-        sts_->send(std::move(http), [self = shared_from_this(), url, then = std::move(then)](Result<HttpReply> r) {
+        aws_transport().send(std::move(http), [self = shared_from_this(), url, then = std::move(then)](Result<HttpReply> r) {
             if (!r || r->status != 200)
                 return self->finish(Error{Errc::VaultUnreachable,
                                           "the EC2 instance metadata service at " + url + " gave no instance role credentials (" +
@@ -220,7 +223,7 @@ private:
     VaultClient& vault_;
     LoginRequest req_;
     AuthMethod::StepDone done_;
-    std::shared_ptr<CurlTransport> sts_;
+    std::shared_ptr<CurlTransport> aws_;
 };
 
 class AwsMethod final : public AuthMethod {

@@ -5,6 +5,7 @@
 // itself carries only the certs/ entry to match ([auth] role, --role); Vault
 // reads the certificate off the TLS handshake, at login and at every renewal.
 // Nobody is asked anything, so the keeper may log in again by itself.
+#include "login_errors.hpp"
 #include "login_mfa.hpp"
 #include "methods.hpp"
 #include "vault_path.hpp"
@@ -15,10 +16,9 @@ namespace {
 
 /// Vault's verifyCredentials and pathLogin errors (builtin/credential/cert/path_login.go), in the user's terms.
 Error explain(Error e, const std::string& mount_name, const std::string& certificate) {
-    const std::string& said = e.detail.empty() ? e.message : e.detail;
-    auto says = [&](const char* text) { return said.find(text) != std::string::npos; };
-    if (e.code == Errc::NotFound || says("no handler for route"))
-        return {Errc::NotFound, "Vault has no cert auth method at auth/" + mount_name + "; check [auth] mount", e.detail};
+    if (auto missing = missing_mount(e, "cert", mount_name)) return *missing;
+    const std::string text = said(e);
+    auto says = [&](const char* part) { return text.find(part) != std::string::npos; };
     if (says("tls connection required"))
         e.message = "Vault's cert method needs a TLS connection, but this Vault is reached over plain http: use its "
                     "https:// address in [vault] address or VAULT_ADDR";
@@ -34,7 +34,7 @@ Error explain(Error e, const std::string& mount_name, const std::string& certifi
                     " but meets no certs/ entry's constraints (allowed names, OUs, extensions); check [auth] role and "
                     "the entry's allowed_common_names";
     else if (e.code == Errc::VaultRefused || e.code == Errc::VaultDenied)
-        e.message = "Vault rejected the cert login with " + certificate + " at auth/" + mount_name + ": " + said;
+        e.message = "Vault rejected the cert login with " + certificate + " at auth/" + mount_name + ": " + text;
     return e;
 }
 

@@ -13,6 +13,7 @@
 
 #include <random>
 
+#include "login_errors.hpp"
 #include "login_mfa.hpp"
 #include "methods.hpp"
 #include "oidc_callback_check.hpp"
@@ -49,17 +50,13 @@ SecretString new_client_nonce() {
     return SecretString::take(out);
 }
 
-std::string said(const Error& e) { return e.detail.empty() ? e.message : e.detail; }
-
 void post(asio::io_context& io, AuthMethod::StepDone done, Result<Step> r) {
     asio::post(io, [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
 }
 
 Error auth_url_error(Error e, const std::string& mount_name, const std::string& role) {
     std::string text = said(e);
-    if (e.code == Errc::NotFound || text.find("no handler for route") != std::string::npos)
-        return {Errc::NotFound, "Vault has no OIDC auth method at auth/" + mount_name + "; check [auth] mount or --mount",
-                e.detail};
+    if (auto missing = missing_mount(e, "OIDC", mount_name)) return *missing;
     if (text.find("could not be found") != std::string::npos)
         return {Errc::NotFound, "Vault has no OIDC role '" + role + "' at auth/" + mount_name + "; check [auth] role or --role",
                 e.detail};

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "password_login.hpp"
 
+#include "login_errors.hpp"
 #include "login_mfa.hpp"
 #include "vault_path.hpp"
 
@@ -18,10 +19,7 @@ void PasswordMethod::start(asio::io_context& io, VaultClient& vault, const Login
     vault.call(std::move(call), [done = std::move(done), method, mount_name, who, lifetime = req.challenge_lifetime](Result<VaultReply> r) {
         if (!r) {
             Error e = std::move(r).error();
-            if (e.code == Errc::NotFound || e.detail.find("no handler for route") != std::string::npos)
-                return done(Error{Errc::NotFound,
-                                  "Vault has no " + method + " auth method at auth/" + mount_name + "; check [auth] mount or --mount",
-                                  e.detail});
+            if (auto missing = missing_mount(e, method, mount_name)) return done(*missing);
             if (e.code == Errc::VaultRefused || e.code == Errc::VaultDenied)
                 e.message = "Vault rejected the login of " + who + ": " + (e.detail.empty() ? e.message : e.detail);
             // A bare denial of a login path: Vault found no method there (so it wanted a token), or locked the user out.
