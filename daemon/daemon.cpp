@@ -238,7 +238,7 @@ void Daemon::publish_status() const {
     std::string line = (token ? "logged in as " + token->display_name : std::string("not logged in")) + ", " +
                        std::to_string(n) + (n == 1 ? " certificate" : " certificates");
     if (token && token->login_end_near) line += ", login required at " + local_hhmm(token->login_required_at);
-    if (s && s->vault()->outage()) line += ", Vault unreachable since " + local_hhmm(s->vault()->outage()->since);
+    if (s && s->vault()->outage()) line += ", Vault failing since " + local_hhmm(s->vault()->outage()->since);
     systemd::notify("STATUS=" + line);
 }
 

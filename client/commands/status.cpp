@@ -19,7 +19,9 @@ int cmd_status(const Context& ctx, bool json) {
     auto now = static_cast<std::uint64_t>(std::time(nullptr));
     std::cout << "Vault:        " << r.value("vault_addr", "") << "\n";
     if (auto o = r.find("vault_unreachable"); o != r.end() && o->is_object()) {
-        std::cout << "              unreachable since " << format_time(o->value("since", std::uint64_t{0})) << ": "
+        const bool answering = o->value("code", "") == "vault_bad_response";  // it answers, but not as Vault
+        std::cout << "              " << (answering ? "answering badly" : "unreachable") << " since "
+                  << format_time(o->value("since", std::uint64_t{0})) << ": "
                   << o->value("error", "") << "\n";
         if (auto until = o->value("certificates_valid_until", std::uint64_t{0}))
             std::cout << "              the certificates held keep serving until " << format_time(until)

@@ -369,6 +369,12 @@ void VaultClient::retry_or_fail(const std::shared_ptr<Attempt>& a, Error e, std:
     });
 }
 
+// sys/health (asked with sealedcode=200 and friends) and sys/seal-status answer 200 from a
+// sealed or standby node: their answer does not say Vault serves again.
+bool VaultClient::answers_in_any_state(std::string_view path) {
+    return path.starts_with("sys/health") || path.starts_with("sys/seal-status");
+}
+
 void VaultClient::finish(const std::shared_ptr<Attempt>& a, Result<VaultReply> result) {
     if (!result) {
         // A Vault (or a proxy) that echoes the request in its error must not carry the password on.
@@ -380,11 +386,11 @@ void VaultClient::finish(const std::shared_ptr<Attempt>& a, Result<VaultReply> r
         result = std::move(e);
     }
     auto code = result ? std::nullopt : std::optional<Errc>(result.error().code);
-    if (code == Errc::VaultUnreachable || code == Errc::VaultUnavailable) {
+    if (code == Errc::VaultUnreachable || code == Errc::VaultUnavailable || code == Errc::VaultBadResponse) {
         if (!outage_) outage_ = Outage{static_cast<std::int64_t>(std::time(nullptr)), {}};
         outage_->last = result.error();
-    } else if (code != Errc::InvalidArgument) {  // Vault answered (a bad address was never tried)
-        outage_.reset();
+    } else if (code != Errc::InvalidArgument && !answers_in_any_state(a->path)) {
+        outage_.reset();  // Vault answered (a bad address was never tried)
     }
     auto keep = a;  // `a` may be a reference to the set's own element
     attempts_.erase(keep);

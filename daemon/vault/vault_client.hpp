@@ -103,8 +103,9 @@ public:
     /// Calls in flight or waiting to retry.
     std::size_t pending() const noexcept { return attempts_.size(); }
 
-    /// Vault out of reach: since when (Unix seconds) every call ended unreachable or unavailable,
-    /// and the last such error. Any answer from Vault ends it.
+    /// Vault failing: since when (Unix seconds) every call ended unreachable, unavailable or
+    /// with a reply that is not Vault's (malformed, too large, cut off), and the last such
+    /// error. Any usable answer from Vault, a refusal included, ends it.
     struct Outage {
         std::int64_t since = 0;
         Error last;
@@ -118,6 +119,7 @@ private:
     void on_unreachable(const std::shared_ptr<Attempt>& attempt, Error error);
     void on_success(const std::shared_ptr<Attempt>& attempt, HttpReply reply);
     void follow_redirect(const std::shared_ptr<Attempt>& attempt, const HttpReply& reply);
+    static bool answers_in_any_state(std::string_view path);
     void retry_or_fail(const std::shared_ptr<Attempt>& attempt, Error error, std::string_view retry_after,
                        std::string_view date);
     void begin_round(const std::shared_ptr<Attempt>& attempt);

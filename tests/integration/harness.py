@@ -135,8 +135,8 @@ class Vault:
     """A Vault to test against, configured through the real API with a root token."""
 
     def __init__(self, workdir, cleanup, tls=None, record_secrets=False, sts=False):
-        """`tls` (stand-in only): (server certificate, its key, client CA) PEM paths; the stand-in then also
-        serves HTTPS at self.tls_addr, asking for client certificates issued by that CA. `record_secrets`:
+        """`tls` (stand-in only): (server certificate, its key, client CA or None) PEM paths; the stand-in then
+        also serves HTTPS at self.tls_addr, asking for client certificates issued by that CA. `record_secrets`:
         the request log keeps tokens and secrets, for tests that look for them where they must not be. `sts`:
         the stand-in also serves its AWS STS and IMDSv2 look-alikes, at self.sts_addr and self.imds_addr."""
         self.is_standin = not os.environ.get("SSHCERT_TEST_VAULT_ADDR")
@@ -147,8 +147,8 @@ class Vault:
             sts_port_file = os.path.join(workdir, "sts.port")
             imds_port_file = os.path.join(workdir, "imds.port")
             tls_args = ["--sts-port-file", sts_port_file, "--imds-port-file", imds_port_file] if sts else []
-            tls_args += [] if tls is None else ["--tls-cert", tls[0], "--tls-key", tls[1], "--tls-client-ca", tls[2],
-                                               "--tls-port-file", tls_port_file]
+            tls_args += [] if tls is None else ["--tls-cert", tls[0], "--tls-key", tls[1], "--tls-port-file", tls_port_file]
+            tls_args += ["--tls-client-ca", tls[2]] if tls and tls[2] else []
             self.log = open(os.path.join(workdir, "vault.log"), "w")
             self.proc = subprocess.Popen(
                 [PYTHON, STANDIN, "--port", "0", "--port-file", port_file, "--root-token", self.root_token, *tls_args,
@@ -334,8 +334,8 @@ class LoginSetup:
     signing for `allowed_users`, policy ssh-user-<suffix> allowing it, userpass user alice with
     PASSWORD at userpass-<suffix>, and an sshd trusting the CA, with `sshd_config` added to its configuration."""
 
-    def __init__(self, workdir, cleanup, allowed_users=LOGIN_USER, sshd_config="", **role_options):
-        self.vault = v = Vault(workdir, cleanup)
+    def __init__(self, workdir, cleanup, allowed_users=LOGIN_USER, sshd_config="", tls=None, **role_options):
+        self.vault = v = Vault(workdir, cleanup, tls=tls)
         self.mount = f"ssh-{v.suffix}"
         self.userpass = f"userpass-{v.suffix}"
         self.policy = f"ssh-user-{v.suffix}"
@@ -593,15 +593,18 @@ class Workdir:
 
 class VaultSshTestCase(unittest.TestCase):
     """A LoginSetup shared by a test class (role "dev" signs for the login user and "deploy"),
-    and a fresh sshcertd per test. `sshd_config` is added to the sshd's configuration."""
+    and a fresh sshcertd per test. `sshd_config` is added to the sshd's configuration; `vault_tls(workdir)`,
+    when a class defines it, gives the stand-in's HTTPS listener its (certificate, key, client CA)."""
 
     sshd_config = ""
+    vault_tls = None
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = class_workdir(cls)
+        tls = cls.vault_tls(cls.tmp) if cls.vault_tls else None
         cls.fixture = f = LoginSetup(cls.tmp, cls.addClassCleanup, allowed_users=f"{LOGIN_USER},deploy", max_ttl="1h",
-                                     sshd_config=cls.sshd_config)
+                                     sshd_config=cls.sshd_config, tls=tls)
         cls.vault, cls.mount, cls.userpass, cls.ca_key, cls.sshd = f.vault, f.mount, f.userpass, f.ca_key, f.sshd
 
     def setUp(self):

@@ -33,7 +33,7 @@ void status(ControlContext& ctx, const control::Json&, ControlReply reply) {
     result["vaults"] = vaults_status(ctx);
     if (const auto& outage = session.vault()->outage()) {
         // Held certificates keep serving meanwhile; renewal resumes by itself once Vault answers.
-        control::Json o{{"since", outage->since}, {"error", outage->last.message}};
+        control::Json o{{"since", outage->since}, {"error", outage->last.message}, {"code", to_string(outage->last.code)}};
         if (last_valid && last_valid != UINT64_MAX) o["certificates_valid_until"] = last_valid;  // MAX: forever
         result["vault_unreachable"] = std::move(o);
     }

@@ -128,7 +128,7 @@ class RequestLog:
         query = request.query if self.record_secrets else _redacted_query(request.query)
         entry = {"method": request.method, "path": request.path, "query": query,
                  "headers": headers, "has_token": bool(request_token(request.headers)),
-                 "body": self._body(request.body), "status": None}
+                 "body": self._body(request.body), "status": None, "time": time.time()}
         with self._lock:
             self._entries.append(entry)
         return entry

@@ -53,6 +53,7 @@ class TlsStandinServer(StandinServer):
     def __init__(self, port, vault_http, admin, clock, context):
         super().__init__(port, vault_http, admin, clock)
         self.context = context
+        self.lock, self.open_connections = threading.Lock(), set()
 
     def finish_request(self, request, client_address):
         request.settimeout(HANDSHAKE_TIMEOUT)
@@ -66,10 +67,24 @@ class TlsStandinServer(StandinServer):
             log(f"{client_address[0]} TLS handshake failed: {err}")
             return
         tls.settimeout(None)
+        with self.lock:
+            self.open_connections.add(tls)
         try:
             super().finish_request(tls, client_address)
         finally:
+            with self.lock:
+                self.open_connections.discard(tls)
             tls.close()
+
+    def reload(self, context):
+        """New connections get `context`; open ones are closed, as a restart with a new certificate would."""
+        self.context = context
+        with self.lock:
+            for connection in self.open_connections:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
 
 def tls_context(cert, key, client_ca):
@@ -276,9 +291,11 @@ def main(argv=None):
         write_port_file(args.port_file, port)
     log(f"listening on http://{LISTEN_HOST}:{port}")
 
-    stop = threading.Event()
+    stop, reload = threading.Event(), threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    # Like Vault, SIGHUP reloads the listener's certificate and key for new connections.
+    signal.signal(signal.SIGHUP, lambda *_: reload.set())
     # Short polls keep shutdown quick; tests start and stop many stand-ins.
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name="http", daemon=True)
@@ -295,7 +312,11 @@ def main(argv=None):
             write_port_file(args.tls_port_file, tls_port)
         log(f"listening on https://{LISTEN_HOST}:{tls_port}")
     while not stop.wait(0.1):
-        pass
+        if reload.is_set():
+            reload.clear()
+            if tls_server is not None:
+                tls_server.reload(tls_context(args.tls_cert, args.tls_key, args.tls_client_ca))
+                log("reloaded the TLS certificate")
     lookalikes.stop()
     if tls_server is not None:
         tls_server.shutdown()
