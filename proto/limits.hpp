@@ -17,9 +17,11 @@ inline constexpr std::size_t kMaxControlMessageBytes = 64 * 1024;
 inline constexpr std::size_t kMaxControlReplyBytes = 4 * 1024 * 1024;
 /// Vault answers for sign, login and lookup are a few KiB; 1 MiB stops a runaway server.
 inline constexpr std::size_t kMaxVaultResponseBytes = 1024 * 1024;
-/// Per-socket cap on live connections; far above what one user's ssh sessions need. At the cap the
-/// connection that has waited longest for a request is closed to make room, so idle holders never lock clients out.
-inline constexpr std::size_t kMaxConnections = 256;
+/// Per-socket cap on live connections; far above what one user's ssh sessions need, within reach of a
+/// script fanning out to hundreds of hosts (harden_process raises the descriptor limit to hold them). At
+/// the cap the connection that has waited longest for a request is closed to make room, so idle holders
+/// never lock clients out.
+inline constexpr std::size_t kMaxConnections = 1024;
 /// A control client that sends nothing for this long between requests is dropped (a login waits on Vault, not on the client).
 inline constexpr std::chrono::seconds kControlIdleTimeout{60};
 /// An agent connection idle this long between requests is closed; ssh keeps its agent connection only while authenticating.

@@ -9,6 +9,8 @@ packages=(
   libtomlplusplus-dev libcli11-dev doctest-dev libsystemd-dev libkeyutils-dev
   openssh-client openssh-server python3 util-linux
   rsync git  # plain rsync and git clone over ssh through the generated ssh_config (test_plain_ssh)
+  faketime  # a host whose clock is not this machine's (tests/reliability/test_process.py)
+  valgrind  # memcheck over the end-to-end path (tests/reliability/test_security.py)
   cloud-init  # its schema check and write_files code judge our user data; brings python3-yaml
   # packaging: systemd-analyze and systemd-socket-activate, cpack's dpkg-shlibdeps and file,
   # lintian, man and groff for the man pages, both shells for the completions

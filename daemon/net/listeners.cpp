@@ -13,6 +13,7 @@ namespace sshcert {
 
 void Listeners::start(FramedProtocol agent, FramedProtocol control) {
     if (auto st = config::make_private_dir(runtime_dir_); !st) throw StartupError("runtime directory: " + st.error().message);
+    lock_.emplace(runtime_dir_);  // before any socket is touched
     agent_ = listen(agent_path(), std::move(agent), agent_fd_);
     control_ = listen(control_path(), std::move(control), control_fd_);
 }

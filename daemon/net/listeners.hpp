@@ -13,6 +13,7 @@
 
 #include "asio.hpp"
 #include "framed_server.hpp"
+#include "instance_lock.hpp"
 
 namespace sshcert {
 
@@ -24,7 +25,8 @@ public:
     Listeners(const Listeners&) = delete;
     Listeners& operator=(const Listeners&) = delete;
 
-    /// Makes the runtime directory private and serves both main sockets; throws StartupError.
+    /// Makes the runtime directory private, takes its InstanceLock and serves both main sockets;
+    /// throws StartupError.
     void start(FramedProtocol agent, FramedProtocol control);
     /// Opens agent-<name>.sock for new profiles and closes those of removed ones.
     void sync_profiles(const std::vector<std::string>& names, const std::function<FramedProtocol(const std::string&)>& protocol);
@@ -41,6 +43,7 @@ private:
 
     asio::io_context& io_;
     std::string runtime_dir_;
+    std::optional<InstanceLock> lock_;
     std::optional<int> agent_fd_, control_fd_;
     std::unique_ptr<FramedServer> agent_, control_;
     std::map<std::string, std::unique_ptr<FramedServer>> profiles_;

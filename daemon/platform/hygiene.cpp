@@ -43,6 +43,19 @@ rlim_t raise_memlock_limit() {
     return lim.rlim_cur;
 }
 
+/// systemd and login shells give 1024 descriptors (soft) of a much higher hard limit, fewer than
+/// kMaxConnections on every socket need; asio uses epoll, so more do no harm. The daemon starts no
+/// programs that could trip over descriptors above 1024 in select().
+void raise_descriptor_limit() {
+    constexpr rlim_t kWanted = 16384;
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= kWanted) return;
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max == RLIM_INFINITY ? kWanted : std::min<rlim_t>(lim.rlim_max, kWanted);
+    if (raised.rlim_cur > lim.rlim_cur && ::setrlimit(RLIMIT_NOFILE, &raised) != 0)
+        log::debug("cannot raise the descriptor limit from ", lim.rlim_cur);
+}
+
 std::atomic<std::size_t> heap_bytes{0};  ///< set once the heap is ours
 
 SecureHeap set_up_secure_heap() {
@@ -79,6 +92,7 @@ void harden_process() {
     rlimit no_core{0, 0};
     if (::setrlimit(RLIMIT_CORE, &no_core) != 0) log::warn("cannot disable core dumps");
     std::signal(SIGPIPE, SIG_IGN);
+    raise_descriptor_limit();
     (void)init_secure_heap();
 }
 

@@ -18,6 +18,7 @@ import os
 import pty
 import pwd
 import re
+import resource
 import select
 import shutil
 import signal
@@ -61,6 +62,97 @@ def _recv_exact(sock, n):
             raise ConnectionError(f"connection closed after {len(data)} of {n} bytes")
         data += chunk
     return data
+
+
+def sanitized_build():
+    """True when BUILD_DIR was configured with SSHCERT_SANITIZE (ASan and UBSan)."""
+    try:
+        with open(os.path.join(BUILD_DIR, "CMakeCache.txt")) as f:
+            return "SSHCERT_SANITIZE:BOOL=ON" in f.read()
+    except OSError:
+        return False
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time a process has used (/proc/PID/stat utime and stime)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kb(pid):
+    """A process's resident memory (VmRSS) in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def memory_copies(pid, needles):
+    """Which of `needles` (bytes) occur in the readable memory of process `pid`, and where.
+
+    Needs root: the daemon is not dumpable. Regions over 16 GiB are AddressSanitizer's shadow
+    (one metadata byte per 8 bytes of memory, never a copy of data) and are skipped; in regions
+    over 64 MiB only the pages present (per /proc/PID/pagemap) are read."""
+    found = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    overlap = max(len(n) for n in needles) - 1
+    with open(f"/proc/{pid}/maps") as maps:
+        regions = [line.split() for line in maps]
+    with open(f"/proc/{pid}/mem", "rb", 0) as mem, open(f"/proc/{pid}/pagemap", "rb", 0) as pagemap:
+        for fields in regions:
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            name = fields[5] if len(fields) > 5 else ""
+            if fields[1][0] != "r" or name in ("[vvar]", "[vvar_vclock]", "[vsyscall]") or end - start > 16 << 30:
+                continue
+            spans = [(start, end)]
+            if end - start > 64 << 20:
+                pagemap.seek(start // page * 8)
+                entries = pagemap.read((end - start) // page * 8)
+                spans = [(start + i * page, start + (i + 1) * page) for i in range(len(entries) // 8)
+                         if int.from_bytes(entries[i * 8:i * 8 + 8], "little") >> 62]
+            for lo, hi in spans:
+                pos, tail = lo, b""
+                while pos < hi:
+                    try:
+                        mem.seek(pos)
+                        chunk = mem.read(min(hi - pos, 8 << 20))
+                    except OSError:
+                        break
+                    if not chunk:
+                        break
+                    data = tail + chunk
+                    for n in needles:
+                        if n in data:
+                            found.setdefault(n, []).append(f"{fields[0]} {fields[1]} {name}")
+                    tail = data[-overlap:] if overlap else b""
+                    pos += len(chunk)
+    return found
+
+
+def files_changed_since(roots, since, skip=()):
+    """(path, bytes) of each regular file under `roots` changed since `since` (Unix seconds), up to 8 MiB,
+    leaving out the directories in `skip`: where a secret written by mistake would be."""
+    for root in roots:
+        for top, dirs, files in os.walk(root, onerror=lambda e: None):
+            dirs[:] = [d for d in dirs if os.path.join(top, d) not in skip]
+            for name in files:
+                path = os.path.join(top, name)
+                try:
+                    st = os.lstat(path)
+                    if not os.path.isfile(path) or os.path.islink(path) or st.st_mtime < since or st.st_size > 8 << 20:
+                        continue
+                    with open(path, "rb") as f:
+                        data = f.read()
+                except OSError:
+                    continue
+                yield path, data
+
+
+def raise_descriptor_limit():
+    """Lets this test process hold thousands of connections (the soft limit is often 1024)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 16384 if hard == resource.RLIM_INFINITY else min(hard, 16384)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def free_port():
@@ -299,10 +391,12 @@ LogLevel VERBOSE
         if start:
             self.start()
 
-    def start(self, config=None):
+    def start(self, config=None, env=None):
+        """`env` is added to sshd's environment (faketime's, to give the host another clock)."""
         if os.geteuid() == 0:
             os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # privilege separation directory
-        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", config or self.config_path, "-E", self.log_path])
+        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", config or self.config_path, "-E", self.log_path],
+                                     env={**os.environ, **(env or {})})
         self._cleanup(lambda: stop_process(self.proc))
 
         def listening():
@@ -385,6 +479,7 @@ class Daemon:
         self.control_socket = os.path.join(self.socket_dir, "control.sock")
         self.log_path = os.path.join(workdir, "sshcertd.log")
         self.proc = None
+        self._killed = set()
         self._cleanup = cleanup
         # Registered first, so it runs after every stop: no kept login outlives the test.
         cleanup(forget_kept_login, self.socket_dir, self.env["VAULT_ADDR"])
@@ -434,9 +529,17 @@ class Daemon:
         with open(self.log_path, errors="replace") as f:
             return f.read()
 
+    def kill(self):
+        """SIGKILL, as the OOM killer or a crash would stop it: nothing is cleaned up."""
+        self.proc.kill()
+        self.proc.wait()
+        self._killed.add(self.proc.pid)
+
     def _stop_and_check(self, proc):
         """Stops the daemon; a clean SIGTERM exits 0, and sanitizer reports fail the test."""
         rc = stop_process(proc)
+        if proc.pid in self._killed:
+            return
         log = self.log()
         for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
             if marker in log:

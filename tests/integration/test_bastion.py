@@ -76,7 +76,7 @@ class Bastion(unittest.TestCase):
         self.assertRegex(self.bastion.log(), rf"Accepted publickey for {JUMP_USER} from 127\.0\.0\.1 .*ED25519-CERT")
         self.assertRegex(self.target.log(), rf"Accepted publickey for {LOGIN_USER} from 127\.0\.0\.1 .*ED25519-CERT")
         # The target was reached through the bastion's forwarding, not directly.
-        self.assertRegex(self.bastion.log(), rf"direct-tcpip|Connection from 127\.0\.0\.1")
+        self.assertRegex(self.bastion.log(), r"direct-tcpip|Connection from 127\.0\.0\.1")
 
     def test_ssh_help_lists_sshcerts_own_options_and_says_the_rest_goes_to_ssh(self):
         d = Daemon(self.work.path, self.vault.addr, self.fixture.config_toml(self.profiles()), self.work.cleanup, start=False)

@@ -14,62 +14,13 @@ import threading
 import time
 import unittest
 
-from harness import (CONTROL_CHARACTERS, LOGIN_USER, PASSWORD, VaultSshTestCase, profile_toml, standin_only, stop_process,
-                     wait_for)
+from harness import (CONTROL_CHARACTERS, LOGIN_USER, PASSWORD, VaultSshTestCase, cpu_seconds, memory_copies, profile_toml,
+                     standin_only, stop_process, wait_for)
 
 HUGE_RETRY_AFTER = "99999999999999999999"  # more seconds than 64 bits hold
 # Terminal escapes a hostile Vault could send: set the window title (OSC), clear the screen and
 # colour (CSI), a C1 CSI, and a bell.
 ESCAPES = "\x1b]0;owned\x07\x1b[2J\x1b[31mred\x1b[0m \u009b31m \x07"
-
-
-def cpu_seconds(pid):
-    """User plus system CPU time a process has used (/proc/PID/stat utime and stime)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def memory_copies(pid, needles):
-    """Which of `needles` (bytes) occur in the readable memory of process `pid`, and where.
-
-    Needs root: the daemon is not dumpable. Regions over 16 GiB are AddressSanitizer's shadow
-    (one metadata byte per 8 bytes of memory, never a copy of data) and are skipped; in regions
-    over 64 MiB only the pages present (per /proc/PID/pagemap) are read."""
-    found = {}
-    page = os.sysconf("SC_PAGE_SIZE")
-    overlap = max(len(n) for n in needles) - 1
-    with open(f"/proc/{pid}/maps") as maps:
-        regions = [line.split() for line in maps]
-    with open(f"/proc/{pid}/mem", "rb", 0) as mem, open(f"/proc/{pid}/pagemap", "rb", 0) as pagemap:
-        for fields in regions:
-            start, end = (int(x, 16) for x in fields[0].split("-"))
-            name = fields[5] if len(fields) > 5 else ""
-            if fields[1][0] != "r" or name in ("[vvar]", "[vvar_vclock]", "[vsyscall]") or end - start > 16 << 30:
-                continue
-            spans = [(start, end)]
-            if end - start > 64 << 20:
-                pagemap.seek(start // page * 8)
-                entries = pagemap.read((end - start) // page * 8)
-                spans = [(start + i * page, start + (i + 1) * page) for i in range(len(entries) // 8)
-                         if int.from_bytes(entries[i * 8:i * 8 + 8], "little") >> 62]
-            for lo, hi in spans:
-                pos, tail = lo, b""
-                while pos < hi:
-                    try:
-                        mem.seek(pos)
-                        chunk = mem.read(min(hi - pos, 8 << 20))
-                    except OSError:
-                        break
-                    if not chunk:
-                        break
-                    data = tail + chunk
-                    for n in needles:
-                        if n in data:
-                            found.setdefault(n, []).append(f"{fields[0]} {fields[1]} {name}")
-                    tail = data[-overlap:] if overlap else b""
-                    pos += len(chunk)
-    return found
 
 
 class CoreDefects(VaultSshTestCase):

@@ -4,7 +4,6 @@ stand-in and ssh's own `ssh -G`: each broken link is named with its fix."""
 
 import json
 import os
-import stat
 import subprocess
 import unittest
 
@@ -46,7 +45,7 @@ class DoctorTest(VaultSshTestCase):
         checks = ["config", "socket-dir", "daemon", "ssh", "vault", "clock", "login", "profile", "certificate", "extensions",
                   "agent", "identities", "plain-ssh", "host-ca"]
         self.assertEqual(self.lines(r), [("ok", c) for c in checks], r.stdout)
-        self.assertIn(f"'127.0.0.1' uses profile 'local' (its hosts pattern '127.0.0.1' matches)", r.stdout)
+        self.assertIn("'127.0.0.1' uses profile 'local' (its hosts pattern '127.0.0.1' matches)", r.stdout)
         self.assertIn(f"role 'dev' signs for {LOGIN_USER} (extensions: permit-pty)", r.stdout)
         self.assertIn("ssh may offer 1 key(s): 1 from the agent, 0 IdentityFile(s) present", r.stdout)
         self.assertNotIn("broken", r.stdout)

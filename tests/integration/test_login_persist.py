@@ -4,15 +4,13 @@ disk; persist_login = false and logout forget it; status and `sshcert ssh` tell
 when the token's maximum TTL ends the login; an open ssh session outlives it."""
 
 import ctypes
-import json
-import os
 import subprocess
 import tempfile
 import time
 import unittest
 
 from harness import (KEY_SPEC_PROCESS_KEYRING, LOGIN_USER, PASSWORD, NotifySocket, VaultSshTestCase, kept_login_key,
-                     keyutils_lib, run_in_terminal, standin_only, stop_process, wait_for)
+                     files_changed_since, keyutils_lib, run_in_terminal, standin_only, stop_process, wait_for)
 
 
 def keyring_usable():
@@ -39,22 +37,7 @@ def read_key(key):
 
 def files_containing(secret, roots, since, skip=()):
     """Regular files under roots, changed since `since`, whose bytes contain secret."""
-    found = []
-    for root in roots:
-        for top, dirs, files in os.walk(root, onerror=lambda e: None):
-            dirs[:] = [d for d in dirs if os.path.join(top, d) not in skip]
-            for name in files:
-                path = os.path.join(top, name)
-                try:
-                    st = os.lstat(path)
-                    if not os.path.isfile(path) or os.path.islink(path) or st.st_mtime < since or st.st_size > 5 << 20:
-                        continue
-                    with open(path, "rb") as f:
-                        if secret.encode() in f.read():
-                            found.append(path)
-                except OSError:
-                    continue
-    return found
+    return [path for path, data in files_changed_since(roots, since, skip) if secret.encode() in data]
 
 
 @unittest.skipUnless(keyring_usable(), "the kernel keyring is not usable here (keyctl filtered, or no libkeyutils)")

@@ -13,12 +13,12 @@ import subprocess
 import time
 import unittest
 
-from harness import BUILD_DIR, SSHCERTD, Daemon, Workdir, profile_toml, stop_process, wait_for
+from harness import (SSHCERTD, Daemon, Workdir, cpu_seconds, profile_toml, raise_descriptor_limit, sanitized_build,
+                     stop_process, wait_for)
 
 REQUEST_IDENTITIES = b"\x00\x00\x00\x01\x0b"
-MAX_CONNECTIONS = 256          # proto/limits.hpp kMaxConnections
+MAX_CONNECTIONS = 1024         # proto/limits.hpp kMaxConnections
 MESSAGE_DEADLINE_SECONDS = 10  # proto/limits.hpp kMessageDeadline
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def connect(path, timeout=5):
@@ -42,21 +42,11 @@ def closed_by_peer(s):
         return True
 
 
-def sanitized_build():
-    try:
-        with open(os.path.join(BUILD_DIR, "CMakeCache.txt")) as f:
-            return "SSHCERT_SANITIZE:BOOL=ON" in f.read()
-    except OSError:
-        return False
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
-
-
 class Sockets(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        raise_descriptor_limit()
+
     def setUp(self):
         self.work = Workdir(self)
 

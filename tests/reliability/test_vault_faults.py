@@ -5,13 +5,12 @@ Vault fails with an error saying what happened, and `sshcert status` says it too
 Redirects and fallback addresses are followed where Vault's own client does."""
 
 import os
-import shutil
 import signal
 import subprocess
 import time
 import unittest
 
-from harness import LOGIN_USER, Daemon, Vault, VaultSshTestCase, free_port, profile_toml, standin_only, wait_for
+from harness import LOGIN_USER, Daemon, Vault, VaultSshTestCase, free_port, profile_toml, rss_kb, standin_only, wait_for
 from tls_fixture import TestPki
 
 TIMEOUT = 2  # seconds: [vault] timeout for these daemons
@@ -179,11 +178,6 @@ class VaultFaults(VaultSshTestCase):
 def read_bytes(path):
     with open(path, "rb") as f:
         return f.read()
-
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 
 
 if __name__ == "__main__":
