@@ -109,6 +109,7 @@ void Daemon::start() {
         throw StartupError("[agent] upstream_agent points at sshcertd's own socket");
     listeners_.start(agent_.protocol(std::nullopt), control_.protocol());
     sync_profile_sockets();
+    keys_.prepare(config_.profiles);
     agent_.set_upstream(upstream);
     for (auto& [name, s] : sessions_) s->measure_clock_skew();
     sync_login_store();
@@ -160,6 +161,7 @@ Status Daemon::reload() {
     sync_login_store();
     for (auto& [name, s] : sessions_) s->tokens().restore();  // a new session takes up the login kept for its Vault
     sync_profile_sockets();
+    keys_.prepare(config_.profiles);
     auto upstream = expand_home(config_.agent.upstream_agent);
     agent_.set_upstream(upstream);
     log::info("configuration reloaded: ", config_.profiles.size(), " profile(s)", upstream.empty() ? "" : ", upstream agent " + upstream);
