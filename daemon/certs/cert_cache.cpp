@@ -91,7 +91,11 @@ void CertCache::renew(const CertKey& key, std::uint64_t generation) {
         if (r) return;
         auto& b = backoff_[key];
         ++b.failures;
-        std::uint64_t wait = std::min<std::uint64_t>(300, std::uint64_t{1} << std::min(b.failures, 9));
+        // 1 s doubling to 5 min, as Vault Agent; each wait drawn from its upper half, so a team's
+        // daemons that all failed during one outage do not come back at Vault in the same second.
+        std::uint64_t full = std::min<std::uint64_t>(300, std::uint64_t{1} << std::min(b.failures - 1, 9));
+        std::uint64_t wait = std::max<std::uint64_t>(
+            1, std::uniform_int_distribution<std::uint64_t>(full / 2, full)(rng_));
         b.not_before = clock_() + wait;
         log::warn("background renewal for profile ", key.profile, " failed: ", r.error().message, "; trying again in ", wait,
                   " s, and serving the current certificate until it expires");

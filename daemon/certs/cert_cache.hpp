@@ -101,7 +101,7 @@ public:
     }
     /// Starts a background renewal of `key` under `generation` unless one is under way. The new
     /// certificate (fresh key) replaces the old when it arrives; until then, and when the renewal
-    /// fails, the old one is served. A failure is retried with backoff from 1 s to 5 min.
+    /// fails, the old one is served. A failure is retried with jittered backoff from 1 s to 5 min.
     void renew(const CertKey& key, std::uint64_t generation);
     /// Certificates used within `window` seconds whose renewal is due and not backing off.
     std::vector<CertKey> due_for_renewal(std::uint64_t window) const;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <doctest/doctest.h>
 
+#include <set>
+
 #include "cert_cache.hpp"
 #include "ssh_engine.hpp"
 
@@ -199,6 +201,31 @@ TEST_CASE("background renewal: a failure keeps the old certificate and backs off
     CHECK(h.cache.due_for_renewal(600).empty());       // backing off
     h.now += 2;
     CHECK(h.cache.due_for_renewal(600).size() == 1);  // and tried again
+}
+
+TEST_CASE("background renewal: retries after an outage are spread, within doubling waits up to 5 minutes") {
+    // Fifty daemons whose renewals failed at the same moments, five times over.
+    std::set<std::uint64_t> fifth_retry;
+    for (int d = 0; d < 50; ++d) {
+        Harness h;
+        CertKey key{"prod", {"ubuntu"}};
+        h.cache.ensure(key, h.generation, [](auto, bool) {});
+        h.fetches[0].second(h.make(key, 3000));
+        h.now += 2100;
+        h.cache.ensure(key, h.generation, [](auto, bool) {});  // in use
+        for (int failure = 1; failure <= 5; ++failure) {
+            h.cache.renew(key, h.generation);
+            h.fetches.back().second(Error{Errc::VaultUnreachable, "cannot reach Vault"});
+            auto next = h.cache.next_wakeup(600);
+            REQUIRE(next);
+            std::uint64_t full = std::uint64_t{1} << (failure - 1);  // 1, 2, 4, 8, 16 s
+            CHECK(*next >= h.now + std::max<std::uint64_t>(1, full / 2));
+            CHECK(*next <= h.now + full);
+            if (failure == 5) fifth_retry.insert(*next - h.now);
+            h.now = *next;
+        }
+    }
+    CHECK(fifth_retry.size() >= 4);  // 8..16 s apart, not all at once
 }
 
 TEST_CASE("background renewal: an ensure during a renewal joins it rather than asking Vault twice") {
