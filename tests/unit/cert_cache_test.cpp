@@ -26,6 +26,16 @@ struct Harness {
         held->cert.valid_before = now + lifetime;
         return held;
     }
+
+    /// A certificate held for 2100 s of its 3000, just asked for again: due for background renewal.
+    CertKey in_use_and_due() {
+        CertKey key{"prod", {"ubuntu"}};
+        cache.ensure(key, generation, [](auto, bool) {});
+        fetches[0].second(make(key, 3000));
+        now += 2100;
+        cache.ensure(key, generation, [](auto, bool) {});
+        return key;
+    }
 };
 
 }  // namespace
@@ -190,11 +200,7 @@ TEST_CASE("background renewal: the new certificate replaces the old, which is se
 
 TEST_CASE("background renewal: a failure keeps the old certificate and backs off") {
     Harness h;
-    CertKey key{"prod", {"ubuntu"}};
-    h.cache.ensure(key, h.generation, [](auto, bool) {});
-    h.fetches[0].second(h.make(key, 3000));
-    h.now += 2100;
-    h.cache.ensure(key, h.generation, [](auto, bool) {});  // in use
+    CertKey key = h.in_use_and_due();
     h.cache.renew(key, h.generation);
     h.fetches[1].second(Error{Errc::VaultUnreachable, "cannot reach Vault"});
     CHECK(h.cache.valid().size() == 1);               // still served
@@ -208,11 +214,7 @@ TEST_CASE("background renewal: retries after an outage are spread, within doubli
     std::set<std::uint64_t> fifth_retry;
     for (int d = 0; d < 50; ++d) {
         Harness h;
-        CertKey key{"prod", {"ubuntu"}};
-        h.cache.ensure(key, h.generation, [](auto, bool) {});
-        h.fetches[0].second(h.make(key, 3000));
-        h.now += 2100;
-        h.cache.ensure(key, h.generation, [](auto, bool) {});  // in use
+        CertKey key = h.in_use_and_due();
         for (int failure = 1; failure <= 5; ++failure) {
             h.cache.renew(key, h.generation);
             h.fetches.back().second(Error{Errc::VaultUnreachable, "cannot reach Vault"});
