@@ -6,9 +6,11 @@ zmodload zsh/zpty || exit 2
 zpty z zsh -f -i
 zpty -w z "PROMPT= RPROMPT=; fpath=(${(q)1} \$fpath); autoload -U compinit; compinit -u -D"
 # Each compadd call prints what it would offer, then offers it; -O/-A/-D calls only collect.
-zpty -w z 'compadd() { if [[ ${@[1,(i)(-|--)]} != *-(O|A|D)\ * ]]; then local -a __m; builtin compadd -A __m "$@"; (( $#__m )) && print -rl -- "<match>"${^__m}; fi; builtin compadd "$@"; }'
-zpty -w z 'comppostfuncs=(__done); __done() { print -r -- "<done>"; exit; }'
-zpty -w z 'bindkey "^I" complete-word; print -r -- "<ready>"'
+# The markers are split in what is typed ("<mat""ch>"), so the terminal's echo of these
+# lines never looks like their output, however late a loaded machine runs them.
+zpty -w z 'compadd() { if [[ ${@[1,(i)(-|--)]} != *-(O|A|D)\ * ]]; then local -a __m; builtin compadd -A __m "$@"; (( $#__m )) && print -rl -- "<mat""ch>"${^__m}; fi; builtin compadd "$@"; }'
+zpty -w z 'comppostfuncs=(__done); __done() { print -r -- "<do""ne>"; exit; }'
+zpty -w z 'bindkey "^I" complete-word; print -r -- "<rea""dy>"'
 zpty -r z line '*<ready>*'
 zpty -w z "$2"$'\t'
 while zpty -r z line; do
