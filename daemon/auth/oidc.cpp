@@ -103,7 +103,8 @@ public:
                                      done = std::move(done)](Result<VaultReply> r) {
             if (!r) return done(auth_url_error(std::move(r).error(), s->mount, role));
             const Json& data = r->json().value("data", Json::object());
-            std::string url = data.is_object() ? data.value("auth_url", std::string()) : std::string();
+            auto at = data.is_object() ? data.find("auth_url") : data.end();
+            std::string url = at != data.end() && at->is_string() ? at->get<std::string>() : std::string();
             // path_oidc.go answers a redirect_uri the role does not allow with an empty auth_url, not an error.
             if (url.empty())
                 return done(Error{Errc::VaultRefused,

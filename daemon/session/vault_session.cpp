@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "log.hpp"
+#include "vault_decode.hpp"
 
 namespace sshcert {
 
@@ -28,10 +29,9 @@ void VaultSession::measure_clock_skew() {
     auto sent = unix_now();
     vault_->call(std::move(call), [this, sent](Result<VaultReply> r) {
         if (!r) return log::debug("clock skew: ", r.error().message);
-        auto t = r->json().find("server_time_utc");
-        if (t == r->json().end() || !t->is_number_integer()) return;
-        auto mid = (sent + unix_now()) / 2;
-        skew_ = t->get<std::int64_t>() - mid;
+        auto t = vault::decode_server_time(r->json());
+        if (!t) return;
+        skew_ = *t - (sent + unix_now()) / 2;
         if (std::llabs(*skew_) > kNoticeableSkewSeconds)
             log::warn("this machine's clock is ", std::llabs(*skew_), " s ", *skew_ > 0 ? "behind" : "ahead of",
                       " Vault's; certificates are judged by Vault's clock, but sync this clock (NTP) for ssh servers' sake");

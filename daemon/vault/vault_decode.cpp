@@ -87,6 +87,18 @@ Result<Lease> decode_renew(const Json& envelope, long status) {
     return lease;
 }
 
+std::optional<std::int64_t> decode_server_time(const Json& health) {
+    constexpr std::int64_t kLatest = 100'000'000'000;  // the year 5138
+    auto t = health.is_object() ? health.find("server_time_utc") : health.end();
+    if (t == health.end() || !t->is_number_integer()) return std::nullopt;
+    if (t->is_number_unsigned()) {
+        auto u = t->get<std::uint64_t>();
+        return u < static_cast<std::uint64_t>(kLatest) ? std::optional<std::int64_t>(static_cast<std::int64_t>(u)) : std::nullopt;
+    }
+    auto seconds = t->get<std::int64_t>();
+    return seconds >= 0 && seconds < kLatest ? std::optional<std::int64_t>(seconds) : std::nullopt;
+}
+
 Result<std::string> decode_signed_key(const Json& envelope) {
     const Json* data = object_at(envelope, "data");
     if (!data) return bad("to the sign request has no data");

@@ -37,6 +37,9 @@ struct Lease {
 Result<Lease> decode_renew(const Json& envelope, long status);
 /// data.signed_key of <mount>/sign/<role>.
 Result<std::string> decode_signed_key(const Json& envelope);
+/// server_time_utc of sys/health (Unix seconds), when it is there and a time this century could
+/// reach: a hostile number must not overflow the skew computed from it.
+std::optional<std::int64_t> decode_server_time(const Json& health);
 /// Vault's messages from an `errors` body, multierror decoration removed and sanitized
 /// (sanitize_vault_text: safe for a terminal and a log); empty when there are none.
 std::string error_text(std::string_view body);

@@ -720,3 +720,12 @@ TEST_CASE("error_text: Vault's messages come out sanitized") {
     CHECK(vault::error_text(R"({"errors":["\u001b[2Jgone"]})") == "gone");
     CHECK(vault::error_text(R"({"errors":["1 error occurred:\n\t* permission denied\n\n"]})") == "permission denied");
 }
+
+TEST_CASE("vault decode: sys/health's server_time_utc is taken only when a real time could be it") {
+    using vault::Json;
+    CHECK(vault::decode_server_time(Json::parse(R"({"server_time_utc": 1796300000})")) == 1796300000);
+    // A hostile or broken Vault: nothing that would overflow the skew computed from it, no type error.
+    for (const char* bad : {R"({"server_time_utc": 18446744073709551615})", R"({"server_time_utc": -9223372036854775808})",
+                            R"({"server_time_utc": "1796300000"})", R"({"server_time_utc": 1.5})", R"({})", R"([])"})
+        CHECK_FALSE(vault::decode_server_time(Json::parse(bad)));
+}

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "control_service.hpp"
+#include "vault_decode.hpp"
 
 namespace sshcert::ops {
 
@@ -12,7 +13,11 @@ namespace {
 /// A doctor waits this long for an answer, not a whole retry schedule.
 constexpr std::chrono::seconds kHealthDeadline{10};
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
-bool flag(const Json& j, const char* name) { return j.value(name, false); }
+/// A flag of Vault's answer; one that is missing or not a boolean (a hostile or broken Vault) is false.
+bool flag(const Json& j, const char* name) {
+    auto it = j.find(name);
+    return it != j.end() && it->is_boolean() && it->get<bool>();
+}
 }  // namespace
 
 void vault_health(ControlContext& ctx, const control::Json& request, ControlReply reply) {
@@ -32,9 +37,9 @@ void vault_health(ControlContext& ctx, const control::Json& request, ControlRepl
                           {"sealed", flag(h, "sealed")},
                           {"standby", flag(h, "standby")}};
         if (auto v = h.find("version"); v != h.end() && v->is_string()) out["version"] = *v;
-        if (auto t = h.find("server_time_utc"); t != h.end() && t->is_number_integer()) {
-            out["server_time_utc"] = t->get<std::int64_t>();
-            out["clock_skew_seconds"] = t->get<std::int64_t>() - (sent + unix_now()) / 2;
+        if (auto t = vault::decode_server_time(h)) {
+            out["server_time_utc"] = *t;
+            out["clock_skew_seconds"] = *t - (sent + unix_now()) / 2;
         }
         reply(control::make_reply(std::move(out)));
     });
