@@ -31,30 +31,26 @@ void sanitise_stdfd() {
 
 std::string kib(unsigned long long bytes) { return std::to_string(bytes / 1024) + " KiB"; }
 
-/// Lets mlock take the whole heap when the hard limit allows; returns the soft limit then in force.
-rlim_t raise_memlock_limit() {
+/// Raises `resource`'s soft limit to `wanted` (or the hard limit, if lower); returns the soft
+/// limit then in force (RLIM_INFINITY when it cannot be read).
+rlim_t raise_soft_limit(int resource, rlim_t wanted) {
     rlimit lim{};
-    if (::getrlimit(RLIMIT_MEMLOCK, &lim) != 0) return RLIM_INFINITY;
-    if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < kSecureHeapBytes) {
+    if (::getrlimit(resource, &lim) != 0) return RLIM_INFINITY;
+    if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < wanted) {
         rlimit raised = lim;
-        raised.rlim_cur = lim.rlim_max == RLIM_INFINITY ? kSecureHeapBytes : std::min<rlim_t>(lim.rlim_max, kSecureHeapBytes);
-        if (::setrlimit(RLIMIT_MEMLOCK, &raised) == 0) lim = raised;
+        raised.rlim_cur = lim.rlim_max == RLIM_INFINITY ? wanted : std::min<rlim_t>(lim.rlim_max, wanted);
+        if (::setrlimit(resource, &raised) == 0) lim = raised;
     }
     return lim.rlim_cur;
 }
 
+/// Lets mlock take the whole heap when the hard limit allows; returns the soft limit then in force.
+rlim_t raise_memlock_limit() { return raise_soft_limit(RLIMIT_MEMLOCK, kSecureHeapBytes); }
+
 /// systemd and login shells give 1024 descriptors (soft) of a much higher hard limit, fewer than
 /// kMaxConnections on every socket need; asio uses epoll, so more do no harm. The daemon starts no
 /// programs that could trip over descriptors above 1024 in select().
-void raise_descriptor_limit() {
-    constexpr rlim_t kWanted = 16384;
-    rlimit lim{};
-    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= kWanted) return;
-    rlimit raised = lim;
-    raised.rlim_cur = lim.rlim_max == RLIM_INFINITY ? kWanted : std::min<rlim_t>(lim.rlim_max, kWanted);
-    if (raised.rlim_cur > lim.rlim_cur && ::setrlimit(RLIMIT_NOFILE, &raised) != 0)
-        log::debug("cannot raise the descriptor limit from ", lim.rlim_cur);
-}
+void raise_descriptor_limit() { (void)raise_soft_limit(RLIMIT_NOFILE, 16384); }
 
 std::atomic<std::size_t> heap_bytes{0};  ///< set once the heap is ours
 
