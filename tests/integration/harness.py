@@ -54,7 +54,8 @@ def standin_only(test):
     return unittest.skipIf(os.environ.get("SSHCERT_TEST_VAULT_ADDR"), STANDIN_ONLY)(test)
 
 
-def _recv_exact(sock, n):
+def recv_exact(sock, n):
+    """Exactly n bytes from sock; ConnectionError when the peer closes first."""
     data = b""
     while len(data) < n:
         chunk = sock.recv(n - len(data))
@@ -62,6 +63,12 @@ def _recv_exact(sock, n):
             raise ConnectionError(f"connection closed after {len(data)} of {n} bytes")
         data += chunk
     return data
+
+
+def recv_frame(sock):
+    """One length-prefixed frame (agent and control protocol) from sock: its body."""
+    (length,) = struct.unpack(">I", recv_exact(sock, 4))
+    return recv_exact(sock, length)
 
 
 def sanitized_build():
@@ -560,8 +567,7 @@ class Daemon:
             s.settimeout(60)
             s.connect(self.control_socket)
             s.sendall(struct.pack(">I", len(body)) + body)
-            (length,) = struct.unpack(">I", _recv_exact(s, 4))
-            return json.loads(_recv_exact(s, length))
+            return json.loads(recv_frame(s))
 
     def leaks(self, *secrets):
         """Where under HOME and in the daemon's log any of `secrets` appears: (place, secret) pairs."""

@@ -17,7 +17,7 @@ import threading
 import time
 import unittest
 
-from harness import LOGIN_USER, VaultSshTestCase, raise_descriptor_limit, rss_kb, sanitized_build
+from harness import LOGIN_USER, VaultSshTestCase, raise_descriptor_limit, recv_frame, rss_kb, sanitized_build
 
 DURATION_SECONDS = float(os.environ.get("SSHCERT_LOAD_SECONDS", "60"))
 SIGNERS = 8
@@ -34,21 +34,6 @@ def frame(body):
 
 def string(b):
     return struct.pack(">I", len(b)) + b
-
-
-def recv_exact(s, n):
-    data = b""
-    while len(data) < n:
-        chunk = s.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError("closed by the daemon")
-        data += chunk
-    return data
-
-
-def recv_frame(s):
-    (length,) = struct.unpack(">I", recv_exact(s, 4))
-    return recv_exact(s, length)
 
 
 def connect(path, timeout=10):
