@@ -40,6 +40,12 @@ struct VaultClient::Attempt {
 
 namespace {
 
+// sys/health (asked with sealedcode=200 and friends) and sys/seal-status answer 200 from a
+// sealed or standby node: their answer does not say Vault serves again.
+bool answers_in_any_state(std::string_view path) {
+    return path.starts_with("sys/health") || path.starts_with("sys/seal-status");
+}
+
 /// Upper bound of a JSON value's serialized size, so its text is built in one buffer that never
 /// reallocates: a reallocation would leave a copy of the password behind in freed memory.
 std::size_t json_size_bound(const Json& j) {
@@ -367,12 +373,6 @@ void VaultClient::retry_or_fail(const std::shared_ptr<Attempt>& a, Error e, std:
         if (a->walk_again) return begin_round(a);
         start(a);
     });
-}
-
-// sys/health (asked with sealedcode=200 and friends) and sys/seal-status answer 200 from a
-// sealed or standby node: their answer does not say Vault serves again.
-bool VaultClient::answers_in_any_state(std::string_view path) {
-    return path.starts_with("sys/health") || path.starts_with("sys/seal-status");
 }
 
 void VaultClient::finish(const std::shared_ptr<Attempt>& a, Result<VaultReply> result) {

@@ -119,7 +119,6 @@ private:
     void on_unreachable(const std::shared_ptr<Attempt>& attempt, Error error);
     void on_success(const std::shared_ptr<Attempt>& attempt, HttpReply reply);
     void follow_redirect(const std::shared_ptr<Attempt>& attempt, const HttpReply& reply);
-    static bool answers_in_any_state(std::string_view path);
     void retry_or_fail(const std::shared_ptr<Attempt>& attempt, Error error, std::string_view retry_after,
                        std::string_view date);
     void begin_round(const std::shared_ptr<Attempt>& attempt);
