@@ -64,11 +64,11 @@ Daemon::Daemon(asio::io_context& io, DaemonOptions options, config::Config confi
                               .reload = [this] { return reload(); }}),
       renewals_(
           io, cache_,
-          [this](const CertKey& key) -> std::optional<std::uint64_t> {
+          [this](const CertKey& key) -> std::optional<RenewalScheduler::Route> {
               const config::Profile* p = config_.find_profile(key.profile);
               VaultSession* s = p ? session(p->vault) : nullptr;
               if (!s || !s->tokens().active()) return std::nullopt;
-              return s->tokens().generation();
+              return RenewalScheduler::Route{p->vault, s->tokens().generation()};
           },
           [this] { return static_cast<std::uint64_t>(config_.agent.renew_window.count()); },
           [this](std::size_t) { publish_status(); }) {

@@ -43,7 +43,7 @@ void CertCache::ensure(const CertKey& key, std::uint64_t generation, EnsureDone 
     }
     join_fetch({key, generation}, [this, key, done = std::move(done)](Result<std::shared_ptr<HeldCert>> r, bool reused) {
         // Vault down or overloaded: the certificate held, near its end but still valid, beats an error.
-        bool transient = !r && (r.error().code == Errc::VaultUnreachable || r.error().code == Errc::VaultUnavailable);
+        bool transient = !r && is_vault_outage(r.error());
         if (auto it = held_.find(key); transient && it != held_.end() && usable_at(it->second->cert, clock_()))
             return done(it->second, true);
         if (r) touch(**r);
@@ -84,47 +84,56 @@ void CertCache::store(const CertKey& key, std::shared_ptr<HeldCert> held) {
     if (on_stored_) on_stored_();
 }
 
-void CertCache::renew(const CertKey& key, std::uint64_t generation) {
-    Slot slot{key, generation};
-    if (pending_.count(slot)) return;  // an ensure or an earlier renewal is already fetching it
-    join_fetch(slot, [this, key](Result<std::shared_ptr<HeldCert>> r, bool) {
-        if (r) return;
-        auto& b = backoff_[key];
-        ++b.failures;
-        // 1 s doubling to 5 min, as Vault Agent; each wait drawn from its upper half, so a team's
-        // daemons that all failed during one outage do not come back at Vault in the same second.
-        std::uint64_t full = std::min<std::uint64_t>(300, std::uint64_t{1} << std::min(b.failures - 1, 9));
-        std::uint64_t wait = std::max<std::uint64_t>(
-            1, std::uniform_int_distribution<std::uint64_t>(full / 2, full)(rng_));
-        b.not_before = clock_() + wait;
-        log::warn("background renewal for profile ", key.profile, " failed: ", r.error().message, "; trying again in ", wait,
-                  " s, and serving the current certificate until it expires");
-        if (on_stored_) on_stored_();  // the scheduler's next wake-up moved
+void CertCache::renew(const CertKey& key, std::uint64_t generation, Renewed done) {
+    // A fetch under way (an ensure's) is joined: its outcome is this renewal's.
+    join_fetch({key, generation}, [this, key, done = std::move(done)](Result<std::shared_ptr<HeldCert>> r, bool) {
+        if (r) {
+            if (done) done(nullptr);
+            return;
+        }
+        if (!is_vault_outage(r.error())) {
+            auto& b = backoff_[key];
+            ++b.failures;
+            // 1 s doubling to 5 min, as Vault Agent, each wait drawn from its upper half.
+            std::uint64_t full = std::min<std::uint64_t>(300, std::uint64_t{1} << std::min(b.failures - 1, 9));
+            std::uint64_t wait = std::max<std::uint64_t>(1, std::uniform_int_distribution<std::uint64_t>(full / 2, full)(rng_));
+            b.not_before = clock_() + wait;
+            log::warn("background renewal for profile ", key.profile, " failed: ", r.error().message, "; trying again in ",
+                      wait, " s, and serving the current certificate until it expires");
+        }
+        if (done) done(&r.error());
     });
 }
 
-std::vector<CertKey> CertCache::due_for_renewal(std::uint64_t window) const {
+std::vector<CertKey> CertCache::due_for_renewal(std::uint64_t window, const NotBefore& not_before) const {
     std::vector<CertKey> out;
     if (window == 0) return out;
     auto now = clock_();
-    for (const auto& [key, held] : held_) {
-        if (!usable_at(held->cert, now) || now - std::min(now, held->last_used) > window || now < held->renew_at()) continue;
-        if (auto b = backoff_.find(key); b != backoff_.end() && now < b->second.not_before) continue;
-        out.push_back(key);
-    }
+    for (const auto& [key, held] : held_)
+        if (usable_at(held->cert, now) && now - std::min(now, held->last_used) <= window && !fetching(key) &&
+            now >= renewal_time(key, *held, not_before))
+            out.push_back(key);
     return out;
 }
 
-std::optional<std::uint64_t> CertCache::next_wakeup(std::uint64_t window) const {
+bool CertCache::fetching(const CertKey& key) const {
+    auto it = pending_.lower_bound({key, 0});
+    return it != pending_.end() && it->first.first == key;
+}
+
+std::uint64_t CertCache::renewal_time(const CertKey& key, const HeldCert& held, const NotBefore& not_before) const {
+    std::uint64_t at = held.renew_at();
+    if (auto b = backoff_.find(key); b != backoff_.end()) at = std::max(at, b->second.not_before);
+    return not_before ? std::max(at, not_before(key)) : at;
+}
+
+std::optional<std::uint64_t> CertCache::next_wakeup(std::uint64_t window, const NotBefore& not_before) const {
     std::optional<std::uint64_t> next;
     auto consider = [&](std::uint64_t t) { next = next ? std::min(*next, t) : t; };
     auto now = clock_();
     for (const auto& [key, held] : held_) {
         consider(held->cert.valid_before);
-        if (window == 0 || now - std::min(now, held->last_used) > window) continue;
-        std::uint64_t at = held->renew_at();
-        if (auto b = backoff_.find(key); b != backoff_.end()) at = std::max(at, b->second.not_before);
-        consider(at);
+        if (window != 0 && now - std::min(now, held->last_used) <= window) consider(renewal_time(key, *held, not_before));
     }
     return next;
 }

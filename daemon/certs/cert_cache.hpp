@@ -68,12 +68,19 @@ std::uint64_t renewal_margin(const Certificate& cert);
 /// so a certificate that starts in the local future is hidden by nothing but our own clock.
 inline bool usable_at(const Certificate& c, std::uint64_t now) { return now < c.valid_before; }
 
+/// Whether an error means Vault cannot serve anyone right now (down, sealed, overloaded,
+/// rate-limiting), as opposed to refusing this one request.
+inline bool is_vault_outage(const Error& e) { return e.code == Errc::VaultUnreachable || e.code == Errc::VaultUnavailable; }
+
 class CertCache {
 public:
     using Done = std::function<void(Result<std::shared_ptr<HeldCert>>)>;
     /// Obtains a new certificate under login `generation`; calls back on the loop.
     using Fetch = std::function<void(const CertKey&, std::uint64_t generation, Done)>;
     using EnsureDone = std::function<void(Result<std::shared_ptr<HeldCert>>, bool reused)>;
+    using Renewed = std::function<void(const Error* failure)>;
+    /// The earliest time `key` may be renewed, for reasons beyond the cache (0: none).
+    using NotBefore = std::function<std::uint64_t(const CertKey&)>;
 
     /// Certificates held at once; each holds a key in the locked secure heap.
     static constexpr std::size_t kMaxHeld = 1024;
@@ -99,15 +106,16 @@ public:
         held.last_used = clock_();
         held.use_order = ++uses_;
     }
-    /// Starts a background renewal of `key` under `generation` unless one is under way. The new
+    /// Starts a background renewal of `key` under `generation`, or joins the fetch under way. The new
     /// certificate (fresh key) replaces the old when it arrives; until then, and when the renewal
-    /// fails, the old one is served. A failure is retried with jittered backoff from 1 s to 5 min.
-    void renew(const CertKey& key, std::uint64_t generation);
-    /// Certificates used within `window` seconds whose renewal is due and not backing off.
-    std::vector<CertKey> due_for_renewal(std::uint64_t window) const;
+    /// fails, the old one is served. A refusal is retried with jittered backoff from 1 s to 5 min;
+    /// an outage is left to the caller (OutageGate), which hears of every outcome through `done`.
+    void renew(const CertKey& key, std::uint64_t generation, Renewed done = {});
+    /// Certificates used within `window` seconds whose renewal is due, not under way and not backing off.
+    std::vector<CertKey> due_for_renewal(std::uint64_t window, const NotBefore& not_before = {}) const;
     /// The earliest time a held certificate needs attention: its renewal (if used within
     /// `window`, 0 = no renewals) or its expiry.
-    std::optional<std::uint64_t> next_wakeup(std::uint64_t window) const;
+    std::optional<std::uint64_t> next_wakeup(std::uint64_t window, const NotBefore& not_before = {}) const;
     /// Called whenever a new certificate is stored (a fetch or a renewal).
     void on_stored(std::function<void()> f) { on_stored_ = std::move(f); }
 
@@ -138,9 +146,12 @@ private:
         int failures = 0;
     };
     void store(const CertKey& key, std::shared_ptr<HeldCert> held);
+    bool fetching(const CertKey& key) const;  ///< under any login
+    /// When `key`'s renewal may start: its due time, its backoff, and `not_before`'s say.
+    std::uint64_t renewal_time(const CertKey& key, const HeldCert& held, const NotBefore& not_before) const;
     void join_fetch(const Slot& slot, EnsureDone done);
 
-    std::map<CertKey, Backoff> backoff_;  ///< background renewals that failed
+    std::map<CertKey, Backoff> backoff_;  ///< background renewals Vault refused
     std::function<void()> on_stored_;
     std::mt19937_64 rng_{std::random_device{}()};
     std::uint64_t next_fetch_id_ = 0;

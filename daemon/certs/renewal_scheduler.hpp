@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // One timer for everything time does to held certificates: certificates in
 // use are renewed in the background at 60-67 % of their life (fresh key,
-// jittered), so no ssh waits on Vault while Vault answers; expired ones are
+// jittered), so no ssh waits on Vault while Vault answers; while a Vault is
+// down, its renewals wait behind one probe (OutageGate); expired ones are
 // dropped and their keys wiped the moment they expire.
 #pragma once
 
@@ -12,18 +13,23 @@
 
 #include "cert_cache.hpp"
 #include "daemon_clock.hpp"
+#include "outage_gate.hpp"
 
 namespace sshcert {
 
 class RenewalScheduler {
 public:
-    /// The login generation to renew `key` under: that of its profile's Vault session, or
-    /// nullopt when that session is logged out (its certificates are not renewed).
-    using Generation = std::function<std::optional<std::uint64_t>(const CertKey& key)>;
+    /// Where `key` is renewed: its profile's Vault, and the login generation of that session.
+    struct Route {
+        std::string vault;
+        std::uint64_t generation = 0;
+    };
+    /// `key`'s route, or nullopt when its session is logged out (its certificates are not renewed).
+    using Router = std::function<std::optional<Route>(const CertKey& key)>;
     /// Seconds: certificates asked for within this long are renewed; 0 turns renewal off.
     using Window = std::function<std::uint64_t()>;
 
-    RenewalScheduler(asio::io_context& io, CertCache& cache, Generation generation, Window window,
+    RenewalScheduler(asio::io_context& io, CertCache& cache, Router router, Window window,
                      std::function<void(std::size_t dropped)> on_dropped);
     /// Re-reads what is held and sets the timer for the next thing due.
     void poke();
@@ -31,9 +37,12 @@ public:
 
 private:
     void wake();
+    /// The time OutageGate lets `key`'s renewal start (0: no outage, or no route).
+    std::uint64_t gate_time(const CertKey& key) const;
 
     CertCache& cache_;
-    Generation generation_;
+    Router router_;
+    OutageGate gate_;
     Window window_;
     std::function<void(std::size_t)> on_dropped_;
     DaemonTimer timer_;

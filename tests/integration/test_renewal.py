@@ -62,7 +62,7 @@ class BackgroundRenewal(VaultSshTestCase):
         self.assertEqual(self.ssh(d, "true").returncode, 0)
         first = self.held(d)
         self.vault.set_faults(path_prefix=f"{self.mount}/sign", status_once=[502] * 6)
-        wait_for(lambda: "background renewal for profile local failed" in d.log(), "a failed renewal", timeout=TTL)
+        wait_for(lambda: "background renewals against Vault" in d.log(), "a failed renewal", timeout=TTL)
         self.assertEqual(self.held(d)["serial"], first["serial"])  # still served
         # status says Vault is out of reach, since when and why, and how long the certificates last.
         outage = self.status(d)["vault_unreachable"]

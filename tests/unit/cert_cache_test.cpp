@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <doctest/doctest.h>
 
-#include <set>
-
 #include "cert_cache.hpp"
 #include "ssh_engine.hpp"
 
@@ -176,6 +174,7 @@ TEST_CASE("background renewal: the new certificate replaces the old, which is se
     REQUIRE(h.fetches.size() == 2);
     h.cache.renew(key, h.generation);  // already under way: not twice
     CHECK(h.fetches.size() == 2);
+    CHECK(h.cache.due_for_renewal(600).empty());  // nor offered to the scheduler again
     bool reused = false;
     h.cache.ensure(key, h.generation, [&](auto r, bool re) { reused = r.ok() && re; });
     CHECK(reused);  // still fresh enough to hand out: no ssh waits on the renewal
@@ -198,36 +197,30 @@ TEST_CASE("background renewal: the new certificate replaces the old, which is se
     CHECK(gone.expired());  // the old key is freed (and wiped) with its certificate
 }
 
-TEST_CASE("background renewal: a failure keeps the old certificate and backs off") {
+TEST_CASE("background renewal: a refusal keeps the old certificate and backs off") {
     Harness h;
     CertKey key = h.in_use_and_due();
-    h.cache.renew(key, h.generation);
-    h.fetches[1].second(Error{Errc::VaultUnreachable, "cannot reach Vault"});
+    const Error* heard = nullptr;
+    h.cache.renew(key, h.generation, [&](const Error* e) { heard = e; });
+    h.fetches[1].second(Error{Errc::VaultRefused, "role prod does not allow principal ubuntu"});
+    CHECK(heard != nullptr);
     CHECK(h.cache.valid().size() == 1);               // still served
     CHECK(h.cache.due_for_renewal(600).empty());       // backing off
     h.now += 2;
     CHECK(h.cache.due_for_renewal(600).size() == 1);  // and tried again
 }
 
-TEST_CASE("background renewal: retries after an outage are spread, within doubling waits up to 5 minutes") {
-    // Fifty daemons whose renewals failed at the same moments, five times over.
-    std::set<std::uint64_t> fifth_retry;
-    for (int d = 0; d < 50; ++d) {
-        Harness h;
-        CertKey key = h.in_use_and_due();
-        for (int failure = 1; failure <= 5; ++failure) {
-            h.cache.renew(key, h.generation);
-            h.fetches.back().second(Error{Errc::VaultUnreachable, "cannot reach Vault"});
-            auto next = h.cache.next_wakeup(600);
-            REQUIRE(next);
-            std::uint64_t full = std::uint64_t{1} << (failure - 1);  // 1, 2, 4, 8, 16 s
-            CHECK(*next >= h.now + std::max<std::uint64_t>(1, full / 2));
-            CHECK(*next <= h.now + full);
-            if (failure == 5) fifth_retry.insert(*next - h.now);
-            h.now = *next;
-        }
-    }
-    CHECK(fifth_retry.size() >= 4);  // 8..16 s apart, not all at once
+TEST_CASE("background renewal: an outage is left to the caller's gate, which the cache asks") {
+    Harness h;
+    CertKey key = h.in_use_and_due();
+    bool failed = false;
+    h.cache.renew(key, h.generation, [&](const Error* e) { failed = e && is_vault_outage(*e); });
+    h.fetches[1].second(Error{Errc::VaultUnreachable, "cannot reach Vault"});
+    CHECK(failed);
+    CHECK(h.cache.due_for_renewal(600).size() == 1);  // no backoff of its own
+    auto gate = [&](const CertKey&) { return h.now + 40; };
+    CHECK(h.cache.due_for_renewal(600, gate).empty());
+    CHECK(h.cache.next_wakeup(600, gate) == h.now + 40);
 }
 
 TEST_CASE("background renewal: an ensure during a renewal joins it rather than asking Vault twice") {
