@@ -24,6 +24,8 @@ FramedServer::Connection::Connection(stream_protocol::socket socket, std::shared
     : socket_(std::move(socket)), timer_(socket_.get_executor()), protocol_(std::move(protocol)), owner_(std::move(owner)), id_(id) {}
 
 void FramedServer::Connection::start() {
+    boost::system::error_code ignored;
+    socket_.non_blocking(true, ignored);  // for do_write's direct write; asio's own operations do not mind
     waiting_since_ = Clock::now();
     arm_deadline(protocol_->idle_timeout);
     do_read();
@@ -34,6 +36,8 @@ void FramedServer::Connection::stop() {
     boost::system::error_code ignored;
     socket_.close(ignored);
     disarm_deadline();
+    ++timer_generation_;
+    timer_.cancel();  // its wait holds this connection
     OPENSSL_cleanse(buffer_.data(), buffer_.size());  // control frames carry passwords
     buffer_.clear();
 }
@@ -44,17 +48,27 @@ void FramedServer::Connection::close() {
     if (auto owner = owner_.lock()) owner->connection_closed(id_);
 }
 
+// The timer is moved only when a deadline comes sooner than it is set for; a later one is
+// found when it fires. Each message moves the deadline four times, and re-setting the timer
+// every time cost three timerfd_settime calls per agent signature.
 void FramedServer::Connection::arm_deadline(Clock::duration d) {
-    timer_.expires_after(d);
-    timer_.async_wait([self = shared_from_this(), generation = ++timer_generation_](boost::system::error_code ec) {
-        if (ec || generation != self->timer_generation_ || !self->socket_.is_open()) return;  // re-armed or stopped
-        self->deadline_passed();
-    });
+    deadline_ = Clock::now() + d;
+    if (timer_pending_ && timer_.expiry() <= deadline_) return;
+    set_timer();
 }
 
-void FramedServer::Connection::disarm_deadline() {
-    ++timer_generation_;
-    timer_.cancel();
+void FramedServer::Connection::disarm_deadline() { deadline_ = Clock::time_point::max(); }
+
+void FramedServer::Connection::set_timer() {
+    timer_.expires_at(deadline_);
+    timer_pending_ = true;
+    timer_.async_wait([self = shared_from_this(), generation = ++timer_generation_](boost::system::error_code ec) {
+        if (ec || generation != self->timer_generation_ || !self->socket_.is_open()) return;  // re-set or stopped
+        self->timer_pending_ = false;
+        if (self->deadline_ == Clock::time_point::max()) return;  // set again when a deadline is
+        if (Clock::now() < self->deadline_) return self->set_timer();
+        self->deadline_passed();
+    });
 }
 
 void FramedServer::Connection::deadline_passed() {
@@ -128,8 +142,21 @@ void FramedServer::Connection::consume(std::size_t n) {
 void FramedServer::Connection::do_write(wire::Bytes reply, bool then_close) {
     if (!socket_.is_open()) return;
     phase_ = Phase::Replying;
+    // A reply fits the socket's buffer nearly always: written at once, it skips a trip through
+    // the event loop (an epoll_wait per agent signature). The rest, if any, goes asynchronously.
+    boost::system::error_code ec;
+    std::size_t written = socket_.write_some(asio::buffer(reply), ec);  // non-blocking since start()
+    if (ec && ec != asio::error::would_block) return close();
+    if (written == reply.size()) {
+        if (then_close) return close();
+        // With more frames buffered, the next is served from the loop, not from deeper in this stack.
+        if (buffer_.empty()) return await_next();
+        return asio::post(socket_.get_executor(), [self = shared_from_this()] {
+            if (self->socket_.is_open()) self->await_next();
+        });
+    }
     arm_deadline(protocol_->message_deadline);  // a client that never reads its replies is dropped, not waited on
-    auto data = std::make_shared<wire::Bytes>(std::move(reply));
+    auto data = std::make_shared<wire::Bytes>(reply.begin() + static_cast<std::ptrdiff_t>(written), reply.end());
     asio::async_write(socket_, asio::buffer(*data),
                       [self = shared_from_this(), data, then_close](boost::system::error_code ec, std::size_t) {
                           if (!self->socket_.is_open()) return;

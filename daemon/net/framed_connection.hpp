@@ -46,6 +46,7 @@ private:
 
     void arm_deadline(Clock::duration d);
     void disarm_deadline();
+    void set_timer();  ///< to deadline_
     void deadline_passed();
     void do_read();
     void process();
@@ -56,7 +57,9 @@ private:
 
     stream_protocol::socket socket_;
     asio::steady_timer timer_;
-    std::uint64_t timer_generation_ = 0;  ///< a wait that expired just before a re-arm must not close us
+    std::uint64_t timer_generation_ = 0;  ///< a wait that expired just before a re-set must not act
+    bool timer_pending_ = false;
+    Clock::time_point deadline_ = Clock::time_point::max();  ///< of the current phase; max: none
     std::shared_ptr<const FramedProtocol> protocol_;
     std::weak_ptr<ConnectionOwner> owner_;
     std::uint64_t id_;
