@@ -80,6 +80,7 @@ void CertCache::store(const CertKey& key, std::shared_ptr<HeldCert> held) {
         replaced_.emplace_back(held->received_at, old->second);
     }
     held_[key] = std::move(held);
+    lapsed_.erase(key);
     backoff_.erase(key);
     if (on_stored_) on_stored_();
 }
@@ -109,9 +110,13 @@ std::vector<CertKey> CertCache::due_for_renewal(std::uint64_t window, const NotB
     std::vector<CertKey> out;
     if (window == 0) return out;
     auto now = clock_();
+    auto in_use = [&](std::uint64_t last_used) { return now - std::min(now, last_used) <= window; };
     for (const auto& [key, held] : held_)
-        if (usable_at(held->cert, now) && now - std::min(now, held->last_used) <= window && !fetching(key) &&
-            now >= renewal_time(key, *held, not_before))
+        if (usable_at(held->cert, now) && in_use(held->last_used) && !fetching(key) &&
+            now >= renewal_time(key, held->renew_at(), not_before))
+            out.push_back(key);
+    for (const auto& [key, last_used] : lapsed_)
+        if (in_use(last_used) && !held_.count(key) && !fetching(key) && now >= renewal_time(key, 0, not_before))
             out.push_back(key);
     return out;
 }
@@ -121,20 +126,26 @@ bool CertCache::fetching(const CertKey& key) const {
     return it != pending_.end() && it->first.first == key;
 }
 
-std::uint64_t CertCache::renewal_time(const CertKey& key, const HeldCert& held, const NotBefore& not_before) const {
-    std::uint64_t at = held.renew_at();
-    if (auto b = backoff_.find(key); b != backoff_.end()) at = std::max(at, b->second.not_before);
-    return not_before ? std::max(at, not_before(key)) : at;
+std::uint64_t CertCache::renewal_time(const CertKey& key, std::uint64_t due, const NotBefore& not_before) const {
+    if (auto b = backoff_.find(key); b != backoff_.end()) due = std::max(due, b->second.not_before);
+    return not_before ? std::max(due, not_before(key)) : due;
 }
 
 std::optional<std::uint64_t> CertCache::next_wakeup(std::uint64_t window, const NotBefore& not_before) const {
     std::optional<std::uint64_t> next;
     auto consider = [&](std::uint64_t t) { next = next ? std::min(*next, t) : t; };
     auto now = clock_();
+    if (window == 0) {
+        for (const auto& [key, held] : held_) consider(held->cert.valid_before);
+        return next;
+    }
+    auto in_use = [&](std::uint64_t last_used) { return now - std::min(now, last_used) <= window; };
     for (const auto& [key, held] : held_) {
         consider(held->cert.valid_before);
-        if (window != 0 && now - std::min(now, held->last_used) <= window) consider(renewal_time(key, *held, not_before));
+        if (in_use(held->last_used)) consider(renewal_time(key, held->renew_at(), not_before));
     }
+    for (const auto& [key, last_used] : lapsed_)
+        if (in_use(last_used) && !fetching(key)) consider(renewal_time(key, 0, not_before));
     return next;
 }
 
@@ -172,10 +183,15 @@ HeldCert* CertCache::find_by_blob(wire::ByteView blob) {
     return nullptr;
 }
 
-std::size_t CertCache::drop_expired() {
+std::size_t CertCache::drop_expired(std::uint64_t window) {
     auto now = clock_();
     std::erase_if(replaced_, [now](const auto& r) { return now >= r.first + kReplacedGraceSeconds || !usable_at(r.second->cert, now); });
-    return std::erase_if(held_, [now](const auto& kv) { return !usable_at(kv.second->cert, now); });
+    std::erase_if(lapsed_, [&](const auto& kv) { return now - std::min(now, kv.second) > window; });
+    return std::erase_if(held_, [&](const auto& kv) {
+        if (usable_at(kv.second->cert, now)) return false;
+        if (window != 0 && now - std::min(now, kv.second->last_used) <= window) lapsed_[kv.first] = kv.second->last_used;
+        return true;
+    });
 }
 
 std::optional<std::uint64_t> CertCache::next_expiry() const {
@@ -187,6 +203,7 @@ std::optional<std::uint64_t> CertCache::next_expiry() const {
 
 void CertCache::clear_if(const std::function<bool(const CertKey&)>& which) {
     std::erase_if(held_, [&](const auto& kv) { return which(kv.first); });
+    std::erase_if(lapsed_, [&](const auto& kv) { return which(kv.first); });
     std::erase_if(replaced_, [&](const auto& r) { return which(r.second->key); });
     std::erase_if(backoff_, [&](const auto& kv) { return which(kv.first); });
     // Nobody waits for a fetch of a login that is gone: its result will not be stored.

@@ -111,7 +111,9 @@ public:
     /// fails, the old one is served. A refusal is retried with jittered backoff from 1 s to 5 min;
     /// an outage is left to the caller (OutageGate), which hears of every outcome through `done`.
     void renew(const CertKey& key, std::uint64_t generation, Renewed done = {});
-    /// Certificates used within `window` seconds whose renewal is due, not under way and not backing off.
+    /// Certificates used within `window` seconds whose renewal is due, not under way and not backing
+    /// off; with them those that expired within `window` of their last use (Vault was down then),
+    /// so the next ssh finds one again.
     std::vector<CertKey> due_for_renewal(std::uint64_t window, const NotBefore& not_before = {}) const;
     /// The earliest time a held certificate needs attention: its renewal (if used within
     /// `window`, 0 = no renewals) or its expiry.
@@ -119,8 +121,9 @@ public:
     /// Called whenever a new certificate is stored (a fetch or a renewal).
     void on_stored(std::function<void()> f) { on_stored_ = std::move(f); }
 
-    /// Forgets expired certificates (their keys are freed and wiped); returns how many.
-    std::size_t drop_expired();
+    /// Forgets expired certificates (their keys are freed and wiped); returns how many. Those used
+    /// within `window` seconds are remembered as lapsed, for due_for_renewal, until that passes.
+    std::size_t drop_expired(std::uint64_t window = 0);
     /// The earliest valid_before among held certificates, if any.
     std::optional<std::uint64_t> next_expiry() const;
     /// Forgets everything (logout, another identity); fetches under way are not stored.
@@ -133,6 +136,7 @@ private:
     Fetch fetch_;
     Clock clock_;
     std::map<CertKey, std::shared_ptr<HeldCert>> held_;
+    std::map<CertKey, std::uint64_t> lapsed_;  ///< expired while in use, with their last use
     /// Certificates their renewals replaced, with when: they sign for kReplacedGraceSeconds more.
     std::vector<std::pair<std::uint64_t, std::shared_ptr<HeldCert>>> replaced_;
     using Slot = std::pair<CertKey, std::uint64_t>;  ///< what is fetched, under which login generation
@@ -147,8 +151,8 @@ private:
     };
     void store(const CertKey& key, std::shared_ptr<HeldCert> held);
     bool fetching(const CertKey& key) const;  ///< under any login
-    /// When `key`'s renewal may start: its due time, its backoff, and `not_before`'s say.
-    std::uint64_t renewal_time(const CertKey& key, const HeldCert& held, const NotBefore& not_before) const;
+    /// When `key`'s renewal may start: `due`, its backoff, and `not_before`'s say.
+    std::uint64_t renewal_time(const CertKey& key, std::uint64_t due, const NotBefore& not_before) const;
     void join_fetch(const Slot& slot, EnsureDone done);
 
     std::map<CertKey, Backoff> backoff_;  ///< background renewals Vault refused

@@ -33,6 +33,8 @@ public:
     /// The earliest time a renewal against `vault` may start; 0 when Vault is well, and never
     /// (the largest time) while a probe is in flight.
     std::uint64_t not_before(const std::string& vault) const;
+    /// Whether every Vault is well (nothing is held back).
+    bool open() const noexcept { return outages_.empty(); }
 
     static constexpr std::uint64_t kMaxWaitSeconds = 300;  ///< Vault Agent's cap
 

@@ -35,7 +35,7 @@ void RenewalScheduler::poke() {
 }
 
 void RenewalScheduler::wake() {
-    if (auto n = cache_.drop_expired()) {
+    if (auto n = cache_.drop_expired(window_())) {
         log::info(n, " expired certificate(s) dropped and their keys wiped");
         on_dropped_(n);
     }
@@ -57,6 +57,7 @@ void RenewalScheduler::wake() {
 }
 
 std::uint64_t RenewalScheduler::gate_time(const CertKey& key) const {
+    if (gate_.open()) return 0;  // the usual case, asked for every certificate at every wake-up
     auto route = router_(key);
     return route ? gate_.not_before(route->vault) : 0;
 }

@@ -320,3 +320,33 @@ TEST_CASE("sign refusals: the extensions Vault names as not on the allowed list"
     CHECK(refused_extensions({Errc::VaultRefused, "ttl is larger than maximum allowed 3600"}).empty());
     CHECK(refused_extensions({Errc::VaultDenied, "extensions [permit-pty] are not on allowed list"}).empty());
 }
+
+TEST_CASE("background renewal: a certificate in use that expired while Vault was down is fetched again") {
+    Harness h;
+    CertKey key = h.in_use_and_due();  // 900 s left, asked for just now
+    h.cache.renew(key, h.generation);
+    h.fetches[1].second(Error{Errc::VaultUnreachable, "cannot reach Vault"});
+    h.now += 901;
+    CHECK(h.cache.drop_expired(3600) == 1);
+    CHECK(h.cache.valid().empty());
+    auto gate = [&](const CertKey&) { return h.now + 30; };  // Vault still down
+    CHECK(h.cache.due_for_renewal(3600, gate).empty());
+    CHECK(h.cache.next_wakeup(3600, gate) == h.now + 30);
+    REQUIRE(h.cache.due_for_renewal(3600).size() == 1);  // Vault back
+    h.cache.renew(key, h.generation);
+    CHECK(h.cache.due_for_renewal(3600).empty());  // under way
+    h.fetches[2].second(h.make(key, 3000));
+    CHECK(h.cache.valid().size() == 1);
+    CHECK(h.cache.due_for_renewal(3600).empty());
+}
+
+TEST_CASE("background renewal: an expired certificate nobody used within the window is not fetched again") {
+    Harness h;
+    CertKey key = h.in_use_and_due();
+    h.now += 901;
+    h.cache.drop_expired(600);
+    CHECK(h.cache.due_for_renewal(600).empty());
+    h.now += 3600;  // and one remembered as used ages out
+    CHECK(h.cache.due_for_renewal(600).empty());
+    CHECK_FALSE(h.cache.next_wakeup(600));
+}
