@@ -19,6 +19,8 @@ packages=(
 
 # --fuzz: clang and its libFuzzer runtime, for tests/run-fuzz.sh.
 [ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-14-dev)
+# --bench: matplotlib, for the team load's plot (tests/bench/team_load.py).
+[ "${1:-}" = "--bench" ] && packages+=(python3-matplotlib)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """What the Match exec hook costs each plain ssh, scp, rsync or git: the start-to-exit
 time of a warm `sshcert ensure --quiet` (the daemon holds the certificate: one control
-round trip), next to /bin/true and `sshcert version` (the client's start-up alone).
-Prints one table; asserts nothing about speed. The target is 3 times /bin/true.
+round trip), next to /bin/true and `sshcert version` (the client's start-up alone);
+and a cold one (a principal not asked for before: a new key and a Vault signature)
+next to one Vault sign request made directly. Prints one table; asserts nothing
+about speed. The targets: warm at most 3 times /bin/true, cold at most one Vault
+sign plus 5 ms.
 
     SSHCERT_BUILD_DIR=build python3 tests/bench/ensure_bench.py [--runs 1000]
 """
@@ -10,6 +13,7 @@ Prints one table; asserts nothing about speed. The target is 3 times /bin/true.
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 
@@ -38,18 +42,40 @@ def times_us(argv, env, runs):
     return out
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=1000, help="runs of each program")
-    args = parser.parse_args()
+def sign_us(vault, runs, work):
+    """One POST ssh/sign/bench each run, with a key made beforehand: Vault's part of a cold ensure."""
+    key = os.path.join(work, "direct")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+    with open(key + ".pub") as f:
+        body = {"public_key": f.read().strip(), "valid_principals": LOGIN_USER}
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter_ns()
+        vault.api("POST", "ssh/sign/bench", body)
+        out.append((time.perf_counter_ns() - start) / 1000)
+    return out
 
-    with logged_in_daemon(["*.bench.example"]) as (d, _, _):
+
+def measure(runs=1000, cold_runs=200):
+    """Start-to-exit times in us of each program of the table, by name."""
+    with logged_in_daemon(["*.bench.example"], allowed_users="*") as (d, work, _):
         ensure = [SSHCERT, "ensure", "--host", "web-1.bench.example", "--user", LOGIN_USER, "--quiet"]
         times_us(ensure, d.env, 1)  # the one that fetches from Vault; the rest find it held
 
         rows = [("/bin/true", ["/bin/true"]), ("sshcert version", [SSHCERT, "version"]),
                 ("sshcert ensure --quiet (warm)", ensure)]
-        results = {name: times_us(argv, d.env, args.runs) for name, argv in rows}
+        out = {name: times_us(argv, d.env, runs) for name, argv in rows}
+        out["sshcert ensure --quiet (cold)"] = [
+            times_us([*ensure[:-2], f"cold{i}", "--quiet"], d.env, 1)[0] for i in range(cold_runs)]
+        out["Vault sign, asked directly"] = sign_us(d.vault, cold_runs, work)
+        return out
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=1000, help="runs of each program")
+    args = parser.parse_args()
+    results = measure(args.runs)
     base = statistics.median(results["/bin/true"])
     print(f"start to exit, {args.runs} runs each, {os.cpu_count()} CPUs")
     print(f"{'program':<32}{'p50 us':>10}{'p90 us':>10}{'p50 / true':>12}")

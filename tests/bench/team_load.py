@@ -63,8 +63,13 @@ def main():
     parser.add_argument("--outage", type=float, default=60.0, help="seconds Vault is stopped, halfway through (0: none)")
     parser.add_argument("--png", default="team_load.png", help="where to write the plot")
     args = parser.parse_args()
-    raise_descriptor_limit()
+    measure(args.daemons, args.minutes, args.ttl, args.outage, args.png)
 
+
+def measure(daemons=200, minutes=10.0, ttl=60, outage=60.0, png="team_load.png"):
+    """Runs the team and prints its report; returns the report's figures (see report)."""
+    args = argparse.Namespace(daemons=daemons, minutes=minutes, ttl=ttl, outage=outage, png=png)
+    raise_descriptor_limit()
     cleanups, work = [], make_workdir()
     cleanup = lambda fn, *a: cleanups.append(lambda: fn(*a))  # noqa: E731  (addCleanup's signature)
     vault = RestartableStandin(work)
@@ -74,21 +79,21 @@ def main():
         # The harness configures a real Vault through its API; the stand-in is one here.
         os.environ.update(SSHCERT_TEST_VAULT_ADDR=vault.addr, SSHCERT_TEST_VAULT_TOKEN=vault.root_token)
         setup = LoginSetup(work, cleanup)
-        daemons = start_daemons(args, setup, work, cleanup)
+        team = start_daemons(args, setup, work, cleanup)
         log, began = [], time.time()
         half = began + args.minutes * 30
         time.sleep(max(0.0, half - time.time()))
-        outage = None
+        stopped = None
         if args.outage:
             log += setup.vault.requests()
             vault.stop()
-            outage = (time.time(), time.time() + args.outage)
+            stopped = (time.time(), time.time() + args.outage)
             time.sleep(args.outage)
             vault.start()
         time.sleep(max(0.0, began + args.minutes * 60 - time.time()))
         log += setup.vault.requests()
-        alive = sum(d.proc.poll() is None for d in daemons)
-        report(args, [r for r in log if r["time"] >= began], began, outage, alive)
+        alive = sum(d.proc.poll() is None for d in team)
+        return report(args, [r for r in log if r["time"] >= began], began, stopped, alive)
     finally:
         for fn in reversed(cleanups):
             try:
@@ -116,6 +121,7 @@ def start_daemons(args, setup, work, cleanup):
 
 
 def report(args, log, began, outage, alive):
+    """Prints the figures and plots them; returns {requests, mean, peak, after_restart_peak, alive} (per second)."""
     end = began + args.minutes * 60
     buckets = collections.Counter(int((r["time"] - began) // BUCKET_SECONDS) for r in log)
     n = int((end - began) // BUCKET_SECONDS)
@@ -131,12 +137,14 @@ def report(args, log, began, outage, alive):
     print(f"Vault requests: {len(log)} ({', '.join(f'{k} {v}' for k, v in kinds.most_common())})")
     print(f"requests/s in {BUCKET_SECONDS}-s buckets while Vault served: mean {mean:.1f}, peak {peak:.1f}, "
           f"peak/mean {peak / mean if mean else 0:.2f}")
+    after = []
     if outage:
         back = int((outage[1] - began) // BUCKET_SECONDS)
         after = rates[back:back + 6]
         print(f"Vault stopped for {args.outage:g} s; the 30 s after it came back: peak {max(after, default=0):.1f}/s "
               f"({max(after, default=0) / mean if mean else 0:.2f} x the mean), buckets {after}")
     plot(args, rates, mean, outage, began)
+    return {"requests": len(log), "mean": mean, "peak": peak, "after_restart_peak": max(after, default=None), "alive": alive}
 
 
 def plot(args, rates, mean, outage, began):
