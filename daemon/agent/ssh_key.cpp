@@ -5,6 +5,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -92,13 +93,12 @@ Result<wire::Bytes> encode_public_blob(const EvpPkey& pkey, KeyType t) {
 
 /// Raw signature bytes from EVP_DigestSign with the given digest (nullptr for Ed25519).
 Result<wire::Bytes> digest_sign(EVP_PKEY* pkey, const EVP_MD* md, wire::ByteView data) {
+    // Sized by the key's largest signature rather than asked: one EVP_DigestSign call, not two.
     EvpMdCtx ctx(EVP_MD_CTX_new());
-    std::size_t len = 0;
-    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, pkey) != 1 ||
-        EVP_DigestSign(ctx.get(), nullptr, &len, data.data(), data.size()) != 1)
-        return Error{Errc::Internal, "signing failed: " + openssl_error()};
-    wire::Bytes sig(len);
-    if (EVP_DigestSign(ctx.get(), sig.data(), &len, data.data(), data.size()) != 1)
+    wire::Bytes sig(static_cast<std::size_t>(std::max(0, EVP_PKEY_get_size(pkey))));
+    std::size_t len = sig.size();
+    if (!ctx || sig.empty() || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, pkey) != 1 ||
+        EVP_DigestSign(ctx.get(), sig.data(), &len, data.data(), data.size()) != 1)
         return Error{Errc::Internal, "signing failed: " + openssl_error()};
     sig.resize(len);
     return sig;

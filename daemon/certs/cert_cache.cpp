@@ -68,8 +68,11 @@ void CertCache::join_fetch(const Slot& slot, EnsureDone done) {
 }
 
 void CertCache::store(const CertKey& key, std::shared_ptr<HeldCert> held) {
-    // Renewed at 60-67 % of its life: before two thirds, and spread so a team's daemons do not renew in step.
-    held->renew_fraction = std::uniform_real_distribution<double>(0.60, 0.666)(rng_);
+    // Renewed before two thirds of its life, jittered so a team's daemons do not renew in step. A renewal
+    // keeps its predecessor's place (60-67 %); a certificate fetched anew is first renewed anywhere from a
+    // third on, so certificates fetched together (a team starting, all after an outage) part within a cycle.
+    bool renewal = held_.count(key) != 0;
+    held->renew_fraction = std::uniform_real_distribution<double>(renewal ? 0.60 : 0.333, 0.666)(rng_);
     held->last_used = held->received_at = clock_();
     held->use_order = ++uses_;  // a renewal keeps its place; an ensure moves it to the front (below)
     if (auto old = held_.find(key); old != held_.end()) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // One timer for everything time does to held certificates: certificates in
-// use are renewed in the background at 60-67 % of their life (fresh key,
-// jittered), so no ssh waits on Vault while Vault answers; while a Vault is
+// use are renewed in the background before two thirds of their life (fresh
+// key, jittered), so no ssh waits on Vault while Vault answers; while a Vault is
 // down, its renewals wait behind one probe (OutageGate); expired ones are
 // dropped and their keys wiped the moment they expire.
 #pragma once

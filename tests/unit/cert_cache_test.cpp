@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <doctest/doctest.h>
 
+#include <set>
+
 #include "cert_cache.hpp"
 #include "ssh_engine.hpp"
 
@@ -143,15 +145,16 @@ TEST_CASE("cert cache: a certificate that starts in the local future is still of
     CHECK(h.cache.identities().size() == 1);
 }
 
-TEST_CASE("background renewal: a certificate in use is due before two thirds of its life, one not in use never") {
+TEST_CASE("background renewal: a certificate in use is due between a third and two thirds of its life, one not in use never") {
     Harness h;
     CertKey used{"prod", {"ubuntu"}}, idle{"prod", {"root"}};
     for (const auto& k : {used, idle}) h.cache.ensure(k, h.generation, [](auto, bool) {});
     h.fetches[0].second(h.make(used, 3000));
     h.fetches[1].second(h.make(idle, 3000));
     const std::uint64_t window = 600;
-    h.now += 1700;  // 57 % of the lifetime (valid_after is 30 s back): not yet
+    h.now += 950;  // 32 % of the lifetime (valid_after is 30 s back): not yet
     CHECK(h.cache.due_for_renewal(window).empty());
+    h.now += 750;
     h.cache.ensure(used, h.generation, [](auto, bool) {});  // reused: in use
     REQUIRE(h.fetches.size() == 2);
     h.now += 300;  // 66.7 %
@@ -349,4 +352,26 @@ TEST_CASE("background renewal: an expired certificate nobody used within the win
     h.now += 3600;  // and one remembered as used ages out
     CHECK(h.cache.due_for_renewal(600).empty());
     CHECK_FALSE(h.cache.next_wakeup(600));
+}
+
+TEST_CASE("background renewal: certificates fetched together are first renewed apart, renewals keep their place") {
+    Harness h;
+    std::set<std::uint64_t> first, second;
+    for (int i = 0; i < 50; ++i) {
+        CertKey key{"prod", {"u" + std::to_string(i)}};
+        h.cache.ensure(key, h.generation, [](auto, bool) {});
+        h.fetches.back().second(h.make(key, 3000));
+    }
+    for (const auto& id : h.cache.valid()) first.insert(id->renew_at() - h.now);
+    CHECK(*first.begin() >= 999);   // from a third of its life
+    CHECK(*first.rbegin() <= 1998);  // to two thirds
+    CHECK(*first.rbegin() - *first.begin() >= 600);  // spread over most of that, not in step
+    for (int i = 0; i < 50; ++i) {
+        CertKey key{"prod", {"u" + std::to_string(i)}};
+        h.cache.renew(key, h.generation);
+        h.fetches.back().second(h.make(key, 3000));
+    }
+    for (const auto& id : h.cache.valid()) second.insert(id->renew_at() - h.now);
+    CHECK(*second.begin() >= 1800);  // a renewal: 60-67 %
+    CHECK(*second.rbegin() <= 1998);
 }
