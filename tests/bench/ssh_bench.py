@@ -3,11 +3,12 @@
 to an OpenSSH sshd on 127.0.0.1 next to plain ssh with a certificate of the same Vault role
 in files (`-i KEY -o CertificateFile=CERT`, no agent). sshcert writes no key to disk, so
 the plain certificate is a fresh key signed by the same role through Vault's HTTP API:
-same CA, sshd, principal and extensions. Three cases, each interleaved with plain ssh so
+same CA, sshd, principal and extensions. Four cases, each interleaved with plain ssh so
 drift hits both alike:
 
 - warm, user@127.0.0.1 typed: the daemon holds the certificate;
 - warm, a Host alias from an ssh_config (-F), the user and port coming from it;
+- warm, plain `ssh ALIAS` through the Match exec hook of `sshcert ssh-config --install`;
 - cold: nothing cached. No op drops only certificates (logout ends the login), so each run
   names its own profile (--profile cold-N, same role), which holds none yet. Overhead is
   cold - plain - one Vault sign, timed directly with urllib and a fresh key.
@@ -130,7 +131,6 @@ def measure(runs=30):
         rows = pair(f"A sshcert ssh {dest} (warm)", "A plain ssh -i key+cert", *interleaved([typed, plain], d.env, runs))
         rows += pair(f"B sshcert ssh {ALIAS} (warm)", f"B plain ssh -F conf {ALIAS}",
                      *interleaved([by_alias, plain_alias], d.env, runs))
-
         cold, cold_plain, signs = [], [], []
         for i in range(runs):
             public_key = new_public_key(os.path.join(work, f"fresh-{i}"))  # made before the clock starts
@@ -140,6 +140,16 @@ def measure(runs=30):
         overhead = statistics.median(cold) - statistics.median(cold_plain) - statistics.median(signs)
         rows += [stats(f"C sshcert ssh {dest} (cold)", cold, overhead_ms=overhead, target="<= 5 ms"),
                  stats("C plain ssh -i key+cert", cold_plain), stats("C Vault sign (urllib)", signs)]
+        # Last, as it changes ~/.ssh/config for all that follows. Plain ssh through the hook `sshcert ssh-config --install` puts in ~/.ssh/config (Match exec: sshcert ensure).
+        os.makedirs(os.path.join(d.home, ".ssh"), mode=0o700, exist_ok=True)
+        alias_config(os.path.join(d.home, ".ssh", "config"), sshd)
+        r = d.sshcert("ssh-config", "--install")
+        assert r.returncode == 0, r.stderr
+        hooked = [ssh, ALIAS, "true"]
+        run_ms(hooked, d.env)
+        rows += pair(f"D plain ssh {ALIAS} via the ssh-config hook (warm)", f"D plain ssh -F conf {ALIAS}",
+                     *interleaved([hooked, plain_alias], d.env, runs))
+
         return rows
     finally:
         for c in reversed(cleanups):
