@@ -142,10 +142,10 @@ def measure(runs=30):
                  stats("C plain ssh -i key+cert", cold_plain), stats("C Vault sign (urllib)", signs)]
         # Last, as it changes ~/.ssh/config for all that follows. Plain ssh through the hook `sshcert ssh-config --install` puts in ~/.ssh/config (Match exec: sshcert ensure).
         os.makedirs(os.path.join(d.home, ".ssh"), mode=0o700, exist_ok=True)
-        alias_config(os.path.join(d.home, ".ssh", "config"), sshd)
+        user_config = alias_config(os.path.join(d.home, ".ssh", "config"), sshd)
         r = d.sshcert("ssh-config", "--install")
         assert r.returncode == 0, r.stderr
-        hooked = [ssh, ALIAS, "true"]
+        hooked = [ssh, "-F", user_config, ALIAS, "true"]  # ssh finds ~/.ssh through passwd, not HOME
         run_ms(hooked, d.env)
         rows += pair(f"D plain ssh {ALIAS} via the ssh-config hook (warm)", f"D plain ssh -F conf {ALIAS}",
                      *interleaved([hooked, plain_alias], d.env, runs))
