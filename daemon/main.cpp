@@ -54,11 +54,9 @@ int main(int argc, char** argv) {
         asio::io_context io{1};
         Daemon daemon(io, DaemonOptions{config_path, config::runtime_dir(getenv), passed_fd("agent"), passed_fd("control")},
                       std::move(*config));
-        daemon.start();
-        systemd::notify("READY=1");
-        daemon.publish_status();
-
-        // A clean stop exits 0, so systemd does not mark the unit failed (as ssh-agent does).
+        // Set up before start() makes the sockets: a client that sees them may send SIGTERM at once,
+        // which then waits in the set until io.run(). A clean stop exits 0, so systemd does not mark
+        // the unit failed (as ssh-agent does).
         asio::signal_set stop_signals(io, SIGTERM, SIGINT);
         stop_signals.async_wait([&](boost::system::error_code ec, int sig) {
             if (ec) return;
@@ -76,6 +74,10 @@ int main(int argc, char** argv) {
             });
         };
         wait_hup();
+        daemon.start();
+        systemd::notify("READY=1");
+        daemon.publish_status();
+
         io.run();
         return 0;
     } catch (const StartupError& e) {
