@@ -98,8 +98,8 @@ void CertCache::renew(const CertKey& key, std::uint64_t generation, Renewed done
         if (!is_vault_outage(r.error())) {
             auto& b = backoff_[key];
             ++b.failures;
-            // 1 s doubling to 5 min, as Vault Agent, each wait drawn from its upper half.
-            std::uint64_t full = std::min<std::uint64_t>(300, std::uint64_t{1} << std::min(b.failures - 1, 9));
+            // Each wait drawn from the upper half of the ceiling.
+            std::uint64_t full = renewal_backoff_ceiling(b.failures);
             std::uint64_t wait = std::max<std::uint64_t>(1, std::uniform_int_distribution<std::uint64_t>(full / 2, full)(rng_));
             b.not_before = clock_() + wait;
             log::warn("background renewal for profile ", key.profile, " failed: ", r.error().message, "; trying again in ",

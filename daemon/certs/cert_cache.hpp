@@ -7,6 +7,7 @@
 // Event-loop thread only.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -67,6 +68,12 @@ std::uint64_t renewal_margin(const Certificate& cert);
 /// Whether a certificate may be offered at `now`. Only expiry counts: Vault backdates by just 30 s,
 /// so a certificate that starts in the local future is hidden by nothing but our own clock.
 inline bool usable_at(const Certificate& c, std::uint64_t now) { return now < c.valid_before; }
+
+/// The longest wait before retry number `failures` (1-based) of a background renewal: 1 s
+/// doubling to 5 min, as Vault Agent. Each wait is drawn below it, with jitter.
+inline std::uint64_t renewal_backoff_ceiling(int failures) {
+    return std::min<std::uint64_t>(300, std::uint64_t{1} << std::clamp(failures - 1, 0, 9));
+}
 
 /// Whether an error means Vault cannot serve anyone right now (down, sealed, overloaded,
 /// rate-limiting), as opposed to refusing this one request.

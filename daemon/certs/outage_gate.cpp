@@ -29,7 +29,7 @@ std::optional<std::uint64_t> OutageGate::record(const std::string& vault, Admiss
     if (it != outages_.end() && how != Admission::Probe) return std::nullopt;
     auto& o = outages_[vault];
     ++o.failures;
-    std::uint64_t full = std::min<std::uint64_t>(kMaxWaitSeconds, std::uint64_t{1} << std::min(o.failures - 1, 9));
+    std::uint64_t full = renewal_backoff_ceiling(o.failures);
     // Full jitter: the team's daemons that fail together spread over the whole wait.
     std::uint64_t wait = std::uniform_int_distribution<std::uint64_t>(1, std::max<std::uint64_t>(1, full))(rng_);
     o.next_probe = clock_() + wait;

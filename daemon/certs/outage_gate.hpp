@@ -36,8 +36,6 @@ public:
     /// Whether every Vault is well (nothing is held back).
     bool open() const noexcept { return outages_.empty(); }
 
-    static constexpr std::uint64_t kMaxWaitSeconds = 300;  ///< Vault Agent's cap
-
 private:
     struct Outage {
         int failures = 0;
